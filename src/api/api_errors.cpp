@@ -1,0 +1,42 @@
+#include "api/api_errors.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace depesche::api {
+
+int status_for(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::invalid: return 400;
+    case ErrorCode::not_found: return 404;
+    case ErrorCode::conflict: return 409;
+    case ErrorCode::unauthorized: return 401;
+    case ErrorCode::forbidden: return 403;
+    case ErrorCode::rate_limited: return 429;
+    case ErrorCode::unavailable: return 503;
+    case ErrorCode::internal: return 500;
+  }
+  return 500;
+}
+
+net::Response json_response(int status, std::string body) {
+  net::Response r(status, "application/json; charset=utf-8", std::move(body));
+  r.header("Cache-Control", "no-store");
+  r.header("X-Content-Type-Options", "nosniff");
+  return r;
+}
+
+net::Response error_response(int status, std::string_view code, std::string_view message, std::string_view field) {
+  nlohmann::json e = {{"code", code}, {"message", message}};
+  if (!field.empty()) e["field"] = field;
+  auto r = json_response(status, nlohmann::json{{"error", e}}.dump());
+  if (status == 401) r.header("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+net::Response error_response(const Error& error) {
+  // Internal details stay in the log; the client gets a generic message.
+  if (error.code == ErrorCode::internal) return error_response(500, "internal", "internal error");
+  return error_response(status_for(error.code), to_string(error.code), error.message, error.field);
+}
+
+}  // namespace depesche::api

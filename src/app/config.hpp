@@ -1,0 +1,56 @@
+#pragma once
+// Configuration: TOML file plus DEPESCHE_<SECTION>_<KEY> environment
+// overrides. Every option is declared once, in config.cpp's table, with its
+// type, bounds, default and meaning; unknown keys and bad values are errors.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/error.hpp"
+
+namespace depesche::app {
+
+struct Config {
+  // [server]
+  std::string server_listen = "127.0.0.1:8080";
+  std::string server_public_url;  // empty: http://<listen address>
+  std::int64_t server_threads = 0;  // 0: one per core
+  std::int64_t server_blocking_threads = 4;
+  std::int64_t server_max_header_bytes = 16 * 1024;
+  std::int64_t server_max_body_bytes = 1024 * 1024;
+  std::int64_t server_read_timeout_ms = 10'000;
+  std::int64_t server_idle_timeout_ms = 60'000;
+  std::int64_t server_shutdown_timeout_ms = 10'000;
+  // [data]
+  std::string data_dir = "./data";
+  // [store]
+  std::string store_url;
+  // [bus]
+  std::string bus_url;
+  // [mail]
+  std::string mail_smtp_url;
+  std::string mail_from = "Depesche <noreply@localhost>";
+  // [log]
+  std::string log_level = "info";
+  bool log_access = true;
+  // [site]
+  std::string site_name = "Depesche";
+  std::vector<std::string> site_editions = {"de", "en", "ru"};
+  std::string site_default_edition = "en";
+  std::string site_time_zone = "UTC";
+  std::string site_resources;  // empty: the directory the build was made from
+  std::int64_t site_page_cache_entries = 10'000;
+
+  /// Host and port split from server_listen (after validation).
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+/// Loads defaults, then `path` (when not empty), then the environment.
+Result<Config> load_config(const std::string& path, char** environ);
+
+/// One line per option: "section.key (type, default ...): meaning".
+std::string describe_config();
+
+}  // namespace depesche::app

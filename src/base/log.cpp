@@ -1,0 +1,112 @@
+#include "base/log.hpp"
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+
+#include "base/error.hpp"
+#include "base/time.hpp"
+
+namespace depesche {
+
+const char* to_string(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::invalid: return "invalid";
+    case ErrorCode::not_found: return "not_found";
+    case ErrorCode::conflict: return "conflict";
+    case ErrorCode::unauthorized: return "unauthorized";
+    case ErrorCode::forbidden: return "forbidden";
+    case ErrorCode::rate_limited: return "rate_limited";
+    case ErrorCode::unavailable: return "unavailable";
+    case ErrorCode::internal: return "internal";
+  }
+  return "internal";
+}
+
+namespace log {
+namespace {
+std::atomic<Level> g_level{Level::info};
+std::mutex g_write_mutex;
+
+const char* level_name(Level l) {
+  switch (l) {
+    case Level::debug: return "debug";
+    case Level::info: return "info";
+    case Level::warn: return "warn";
+    case Level::error: return "error";
+  }
+  return "info";
+}
+}  // namespace
+
+void set_level(Level l) { g_level.store(l, std::memory_order_relaxed); }
+Level level() { return g_level.load(std::memory_order_relaxed); }
+
+bool parse_level(std::string_view text, Level& out) {
+  for (Level l : {Level::debug, Level::info, Level::warn, Level::error}) {
+    if (text == level_name(l)) {
+      out = l;
+      return true;
+    }
+  }
+  return false;
+}
+
+void append_json_escaped(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xf];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+}
+
+void write(Level l, std::string_view msg, std::initializer_list<Field> fields) {
+  if (l < level()) return;
+  std::string line;
+  line.reserve(160);
+  line += "{\"ts\":\"";
+  line += format_rfc3339_millis(now_millis());
+  line += "\",\"level\":\"";
+  line += level_name(l);
+  line += "\",\"msg\":\"";
+  append_json_escaped(line, msg);
+  line += '"';
+  for (const Field& f : fields) {
+    line += ",\"";
+    append_json_escaped(line, f.key);
+    line += "\":";
+    if (auto s = std::get_if<std::string_view>(&f.value)) {
+      line += '"';
+      append_json_escaped(line, *s);
+      line += '"';
+    } else if (auto i = std::get_if<std::int64_t>(&f.value)) {
+      line += std::to_string(*i);
+    } else if (auto d = std::get_if<double>(&f.value)) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.3f", *d);
+      line += buf;
+    } else {
+      line += std::get<bool>(f.value) ? "true" : "false";
+    }
+  }
+  line += "}\n";
+  std::lock_guard lock(g_write_mutex);
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace log
+}  // namespace depesche

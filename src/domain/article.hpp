@@ -1,0 +1,93 @@
+#pragma once
+// Plain types for editions' sections and articles. No behaviour beyond
+// trivial helpers: rules live in ArticleService, persistence in store/.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/time.hpp"
+
+namespace depesche::domain {
+
+struct Image {
+  std::string url;      // "/media/harbour.svg" or an https:// URL
+  std::string caption;  // what the photo shows, in the article's language
+  std::string credit;   // "Agency / Photographer", shown as "© credit"
+  int width = 0;
+  int height = 0;
+};
+
+enum class ArticleStatus { draft, published };
+
+inline const char* to_string(ArticleStatus s) { return s == ArticleStatus::draft ? "draft" : "published"; }
+
+struct Section {
+  std::int64_t id = 0;
+  std::string edition;
+  std::string slug;
+  std::string name;
+  int position = 0;
+};
+
+struct Article {
+  std::int64_t id = 0;
+  std::string edition;
+  std::string slug;
+  std::int64_t section_id = 0;
+  std::string section_slug;  // filled by reads, for links
+  std::string section_name;  // filled by reads, for display
+  std::string headline;
+  std::string teaser;
+  std::string body;       // Markdown; empty in list results
+  std::string body_html;  // rendered at write time; empty in list results
+  std::optional<Image> image;
+  std::string author;
+  std::vector<std::string> tags;
+  ArticleStatus status = ArticleStatus::draft;
+  bool top = false;  // a top story on the edition's home page
+  std::optional<Millis> published_at;
+  Millis created_at = 0;
+  Millis updated_at = 0;
+  int version = 1;  // bumped by every update; revisions keep the old ones
+  std::int64_t translation_group = 0;  // articles sharing it translate each other; 0 = none
+  std::vector<std::int64_t> related_ids;  // chosen related articles, in order
+};
+
+/// Position in an edition's newest-first article list.
+struct ArticleCursor {
+  Millis published_at = 0;
+  std::int64_t id = 0;
+};
+
+/// The cursor as it travels in URLs: "<published_at>.<id>".
+std::string encode_cursor(const ArticleCursor& c);
+/// nullopt for anything encode_cursor would not have produced.
+std::optional<ArticleCursor> decode_cursor(std::string_view text);
+
+struct ArticleQuery {
+  std::string edition;
+  std::optional<std::int64_t> section_id;
+  std::optional<bool> top;
+  bool include_drafts = false;
+  std::optional<ArticleCursor> after;
+  int limit = 20;
+};
+
+struct ArticlePage {
+  std::vector<Article> items;
+  std::optional<ArticleCursor> next;  // nullopt at the end
+};
+
+struct ArticleRevision {
+  std::int64_t article_id = 0;
+  int version = 0;
+  std::string headline;
+  std::string teaser;
+  std::string body;
+  Millis saved_at = 0;
+};
+
+}  // namespace depesche::domain

@@ -1,0 +1,54 @@
+#pragma once
+// Maps (method, path) to a handler. Patterns are literal segments and
+// `{name}` parameters; a pattern ending in `{*name}` takes the rest of the
+// path. Literal segments win over parameters, so `/api/v1/articles/{id}` and
+// `/{ed}/{section}/` can live side by side.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/http.hpp"
+
+namespace depesche::net {
+
+/// Runs on a blocking-work thread: may touch the store, render, hash.
+using Handler = std::function<Response(Request&)>;
+/// Runs on the I/O thread and must not block: answers from memory (a cached
+/// page, a static asset) or returns nullopt to hand over to the Handler.
+using FastHandler = std::function<std::optional<Response>(Request&)>;
+
+struct Route {
+  std::vector<Method> methods;
+  std::string pattern;
+  Handler handler;
+  FastHandler fast;  // optional
+  std::size_t index = 0;  // position in the table, for metrics
+};
+
+class Router {
+ public:
+  /// Registers a route; GET routes answer HEAD as well.
+  void add(std::vector<Method> methods, std::string pattern, Handler handler,
+           FastHandler fast = {});
+  /// The handler for unknown paths (a localised 404 page, a JSON error).
+  void set_not_found(Handler handler) { not_found_ = std::move(handler); }
+
+  struct Match {
+    const Route* route = nullptr;       // null: no path matched
+    bool method_allowed = true;         // false: path matched, method did not
+    std::string allow;                  // for 405's Allow header
+  };
+  /// Finds the route and fills `req.params` and `req.route`.
+  Match match(Request& req) const;
+
+  const Handler& not_found() const { return not_found_; }
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+  Handler not_found_;
+};
+
+}  // namespace depesche::net

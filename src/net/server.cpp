@@ -1,0 +1,423 @@
+#include "net/server.hpp"
+
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange unincluded
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cctype>
+#include <ctime>
+#include <random>
+#include <stdexcept>
+#include <thread>
+#include <unordered_set>
+
+#include "base/log.hpp"
+#include "net/blocking_pool.hpp"
+#include "net/metrics.hpp"
+#include "net/router.hpp"
+
+namespace depesche::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::awaitable;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// The Date header changes once a second; format it at most that often.
+std::string_view cached_http_date() {
+  thread_local std::time_t last = 0;
+  thread_local char buf[40];
+  std::time_t now = std::time(nullptr);
+  if (now != last) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    last = now;
+  }
+  return buf;
+}
+
+// Request ids: a random per-process prefix and a per-thread counter, unique
+// enough to find one request in the logs, and free of locks.
+std::string next_request_id() {
+  static const std::uint32_t process_prefix = std::random_device{}();
+  static std::atomic<std::uint32_t> thread_seq{0};
+  thread_local std::uint64_t counter = static_cast<std::uint64_t>(thread_seq.fetch_add(1)) << 40;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%08x%014llx", process_prefix,
+                static_cast<unsigned long long>(++counter));
+  return buf;
+}
+
+Response plain_error(int status, std::string message) {
+  Response r(status, "text/plain; charset=utf-8", std::move(message) + "\n");
+  return r;
+}
+
+}  // namespace
+
+struct Session;
+
+// One I/O thread's world: its io_context, listener and live sessions.
+struct Worker {
+  // Declared first so it outlives the context: destroying the context
+  // destroys suspended sessions, which unregister themselves here.
+  std::unordered_set<Session*> sessions;
+  asio::io_context ctx{1};
+  tcp::acceptor acceptor{ctx};
+};
+
+struct Server::Impl {
+  ServerOptions opts;
+  const Router& router;
+  Metrics& metrics;
+  BlockingPool& pool;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::atomic<bool> stopping{false};
+  std::uint16_t bound_port = 0;
+
+  Impl(ServerOptions o, const Router& r, Metrics& m, BlockingPool& p)
+      : opts(std::move(o)), router(r), metrics(m), pool(p) {}
+
+  awaitable<void> accept_loop(Worker& w);
+  awaitable<void> serve_connection(Worker& w, tcp::socket socket);
+  awaitable<Response> dispatch(Request& req);
+  awaitable<Response> run_on_pool(const Handler& handler, Request& req);
+  void begin_drain();
+};
+
+struct Session {
+  beast::tcp_stream stream;
+  bool busy = false;
+  explicit Session(tcp::socket s) : stream(std::move(s)) {}
+};
+
+Server::Server(ServerOptions options, const Router& router, Metrics& metrics, BlockingPool& pool)
+    : impl_(std::make_unique<Impl>(std::move(options), router, metrics, pool)) {}
+
+Server::~Server() = default;
+
+bool Server::stopping() const { return impl_->stopping.load(); }
+
+std::string Server::bind() {
+  auto& I = *impl_;
+  asio::ip::address addr = asio::ip::make_address(I.opts.host);
+  std::uint16_t port = I.opts.port;
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, I.opts.io_threads); ++i) {
+    auto w = std::make_unique<Worker>();
+    tcp::endpoint ep(addr, port);
+    w->acceptor.open(ep.protocol());
+    w->acceptor.set_option(asio::socket_base::reuse_address(true));
+    int one = 1;
+    // SO_REUSEPORT lets each I/O thread own a listener; the kernel spreads
+    // new connections across them without a shared accept lock.
+    ::setsockopt(w->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    boost::system::error_code ec;
+    w->acceptor.bind(ep, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + I.opts.host + ":" + std::to_string(port) + ": " + ec.message());
+    w->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen: " + ec.message());
+    port = w->acceptor.local_endpoint().port();
+    I.workers.push_back(std::move(w));
+  }
+  I.bound_port = port;
+  std::string host = addr.is_v6() ? "[" + I.opts.host + "]" : I.opts.host;
+  return host + ":" + std::to_string(port);
+}
+
+void Server::run() {
+  auto& I = *impl_;
+  for (auto& w : I.workers) asio::co_spawn(w->ctx, I.accept_loop(*w), asio::detached);
+
+  Worker& first = *I.workers.front();
+  asio::signal_set signals(first.ctx, SIGINT, SIGTERM);
+  signals.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log::info("shutdown requested", {{"signal", sig}});
+    request_stop();
+  });
+
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < I.workers.size(); ++i)
+    threads.emplace_back([w = I.workers[i].get()] { w->ctx.run(); });
+  // The first worker also watches signals and the drain; keep it alive until stopped.
+  auto guard = asio::make_work_guard(first.ctx);
+  asio::steady_timer drain_timer(first.ctx);
+  std::function<void()> watch_drain;
+  auto deadline = std::make_shared<std::chrono::steady_clock::time_point>();
+  watch_drain = [&] {
+    drain_timer.expires_after(std::chrono::milliseconds(25));
+    drain_timer.async_wait([&](const boost::system::error_code&) {
+      if (!I.stopping.load()) return watch_drain();
+      if (*deadline == std::chrono::steady_clock::time_point{})
+        *deadline = std::chrono::steady_clock::now() + I.opts.shutdown_timeout;
+      // Counting sessions on other threads' contexts: post and collect.
+      auto remaining = std::make_shared<std::atomic<std::size_t>>(0);
+      auto pending = std::make_shared<std::atomic<std::size_t>>(I.workers.size());
+      for (auto& w : I.workers) {
+        asio::post(w->ctx, [&, w = w.get(), remaining, pending] {
+          remaining->fetch_add(w->sessions.size());
+          pending->fetch_sub(1);
+        });
+      }
+      asio::post(first.ctx, [&, remaining, pending] {
+        // Other workers may not have answered yet; look again next tick.
+        if (pending->load() == 0 && remaining->load() == 0) {
+          signals.cancel();
+          guard.reset();
+          for (auto& w : I.workers) w->ctx.stop();
+          return;
+        }
+        if (std::chrono::steady_clock::now() > *deadline) {
+          log::warn("shutdown timeout: closing connections still busy", {{"connections", static_cast<std::int64_t>(remaining->load())}});
+          signals.cancel();
+          guard.reset();
+          for (auto& w : I.workers) w->ctx.stop();
+          return;
+        }
+        watch_drain();
+      });
+    });
+  };
+  watch_drain();
+  first.ctx.run();
+  for (auto& t : threads) t.join();
+  log::info("stopped");
+}
+
+void Server::request_stop() {
+  if (impl_->stopping.exchange(true)) return;
+  impl_->begin_drain();
+}
+
+void Server::Impl::begin_drain() {
+  for (auto& w : workers) {
+    asio::post(w->ctx, [w = w.get()] {
+      boost::system::error_code ec;
+      w->acceptor.close(ec);
+      // Idle keep-alive connections are waiting for a request that may never
+      // come; close them now. Busy ones close after their response.
+      for (Session* s : w->sessions)
+        if (!s->busy) s->stream.socket().close(ec);
+    });
+  }
+}
+
+awaitable<void> Server::Impl::accept_loop(Worker& w) {
+  for (;;) {
+    boost::system::error_code ec;
+    tcp::socket socket = co_await w.acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !w.acceptor.is_open()) co_return;
+      log::warn("accept failed", {{"error", ec.message()}});
+      // Out of file descriptors and the like: back off instead of spinning.
+      asio::steady_timer t(w.ctx, std::chrono::milliseconds(50));
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    asio::co_spawn(w.ctx, serve_connection(w, std::move(socket)), asio::detached);
+  }
+}
+
+awaitable<Response> Server::Impl::run_on_pool(const Handler& handler, Request& req) {
+  auto ex = co_await asio::this_coro::executor;
+  Response result;
+  std::exception_ptr failure;
+  co_await asio::async_initiate<decltype(use_awaitable), void()>(
+      [&](auto completion) {
+        auto shared = std::make_shared<decltype(completion)>(std::move(completion));
+        pool.post([&, shared, ex] {
+          try {
+            result = handler(req);
+          } catch (...) {
+            failure = std::current_exception();
+          }
+          asio::post(ex, [shared]() mutable { (*shared)(); });
+        });
+      },
+      use_awaitable);
+  if (failure) std::rethrow_exception(failure);
+  co_return result;
+}
+
+awaitable<Response> Server::Impl::dispatch(Request& req) {
+  auto match = router.match(req);
+  if (!match.route) {
+    if (!match.method_allowed) {
+      Response r = plain_error(405, "Method not allowed");
+      r.header("Allow", match.allow);
+      co_return r;
+    }
+    if (router.not_found()) co_return co_await run_on_pool(router.not_found(), req);
+    co_return plain_error(404, "Not found");
+  }
+  if (match.route->fast) {
+    if (auto r = match.route->fast(req)) co_return std::move(*r);
+  }
+  co_return co_await run_on_pool(match.route->handler, req);
+}
+
+awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
+  Session session(std::move(socket));
+  w.sessions.insert(&session);
+  metrics.connection_opened();
+  struct Unregister {
+    Worker& w;
+    Session* s;
+    Metrics& m;
+    ~Unregister() {
+      w.sessions.erase(s);
+      m.connection_closed();
+    }
+  } unregister{w, &session, metrics};
+
+  std::string remote;
+  {
+    boost::system::error_code ec;
+    auto ep = session.stream.socket().remote_endpoint(ec);
+    if (!ec) remote = ep.address().to_string();
+  }
+  beast::flat_buffer buffer;
+  bool first_request = true;
+  for (;;) {
+    if (stopping.load()) break;
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+    parser.body_limit(opts.max_body_bytes);
+    boost::system::error_code ec;
+    session.busy = false;
+    session.stream.expires_after(first_request ? opts.read_timeout : opts.idle_timeout);
+    co_await http::async_read_header(session.stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    session.busy = true;
+    auto started = std::chrono::steady_clock::now();
+    if (!ec && !parser.is_done()) {
+      if (parser.get()[http::field::expect] == "100-continue") {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        co_await asio::async_write(session.stream, asio::buffer(kContinue.data(), kContinue.size()),
+                                   asio::redirect_error(use_awaitable, ec));
+      }
+      if (!ec) {
+        session.stream.expires_after(opts.read_timeout);
+        co_await http::async_read(session.stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      }
+    }
+    first_request = false;
+
+    Response res;
+    Request req;
+    bool close_after = false;
+    if (ec) {
+      if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
+          ec == asio::error::connection_reset || ec == asio::error::eof)
+        break;
+      if (ec == beast::error::timeout) {
+        if (buffer.size() == 0) break;  // idle keep-alive connection
+        res = plain_error(408, "Request timeout");
+      } else if (ec == http::error::header_limit) {
+        res = plain_error(431, "Request headers too large (limit " + std::to_string(opts.max_header_bytes) + " bytes)");
+      } else if (ec == http::error::body_limit) {
+        res = plain_error(413, "Request body too large (limit " + std::to_string(opts.max_body_bytes) + " bytes)");
+      } else if (ec == http::error::partial_message) {
+        break;
+      } else {
+        res = plain_error(400, "Malformed HTTP request: " + ec.message());
+      }
+      close_after = true;
+      req.request_id = next_request_id();
+    } else {
+      auto& msg = parser.get();
+      req.method = parse_method(std::string_view(msg.method_string().data(), msg.method_string().size()));
+      req.target.assign(msg.target().data(), msg.target().size());
+      req.request_id = next_request_id();
+      req.remote_address = remote;
+      std::string_view target = req.target;
+      auto qpos = target.find('?');
+      std::string_view raw_path = target.substr(0, qpos);
+      if (qpos != std::string_view::npos) req.query.assign(target.substr(qpos + 1));
+      close_after = !msg.keep_alive();
+      if (raw_path.empty() || raw_path[0] != '/' || !percent_decode(raw_path, req.path, false) ||
+          req.path.find('\0') != std::string::npos) {
+        res = plain_error(400, "Malformed request target");
+        close_after = true;
+      } else if (req.method == Method::other) {
+        res = plain_error(501, "Method not implemented");
+      } else {
+        req.headers.reserve(12);
+        for (const auto& f : msg) {
+          std::string name(f.name_string().data(), f.name_string().size());
+          for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          req.headers.emplace_back(std::move(name), std::string(f.value().data(), f.value().size()));
+        }
+        req.body = std::move(msg.body());
+        try {
+          res = co_await dispatch(req);
+        } catch (const std::exception& e) {
+          log::error("handler failed", {{"request_id", req.request_id}, {"route", req.route}, {"error", e.what()}});
+          res = plain_error(500, "Internal server error (request " + req.request_id + ")");
+        }
+      }
+    }
+    if (stopping.load()) close_after = true;
+
+    // Serialise the head by hand: one small string, the body sent as is.
+    std::string_view body = res.body_view();
+    bool no_body = req.method == Method::head || res.status == 204 || res.status == 304 ||
+                   (res.status >= 100 && res.status < 200);
+    std::string head;
+    head.reserve(320);
+    head += "HTTP/1.1 ";
+    head += std::to_string(res.status);
+    head += ' ';
+    head += reason_phrase(res.status);
+    head += "\r\n";
+    for (const auto& [k, v] : res.headers) {
+      head += k;
+      head += ": ";
+      head += v;
+      head += "\r\n";
+    }
+    std::string tail;
+    tail.reserve(96);
+    tail += "Date: ";
+    tail += cached_http_date();
+    tail += "\r\nX-Request-Id: ";
+    tail += req.request_id;
+    if (res.status != 204 && res.status != 304) {
+      tail += "\r\nContent-Length: ";
+      tail += std::to_string(body.size());
+    }
+    if (close_after) tail += "\r\nConnection: close";
+    tail += "\r\n\r\n";
+    std::array<asio::const_buffer, 4> bufs{
+        asio::buffer(head), res.shared_head ? asio::buffer(*res.shared_head) : asio::const_buffer{},
+        asio::buffer(tail), no_body ? asio::const_buffer{} : asio::buffer(body.data(), body.size())};
+    session.stream.expires_after(opts.read_timeout);
+    co_await asio::async_write(session.stream, bufs, asio::redirect_error(use_awaitable, ec));
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+    metrics.record(req.route.empty() ? metrics.unmatched_index() : req.route_index, res.status, micros);
+    if (opts.access_log)
+      log::info("access", {{"request_id", req.request_id}, {"method", to_string(req.method)},
+                           {"path", req.path}, {"route", req.route}, {"status", res.status},
+                           {"bytes", static_cast<std::int64_t>(no_body ? 0 : body.size())},
+                           {"duration_us", static_cast<std::int64_t>(micros)}, {"remote", remote}});
+    if (ec || close_after) break;
+  }
+  boost::system::error_code ignored;
+  session.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  session.stream.close();
+}
+
+}  // namespace depesche::net

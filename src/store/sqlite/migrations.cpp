@@ -1,0 +1,118 @@
+#include "store/sqlite/migrations.hpp"
+
+#include <array>
+#include <string>
+
+#include "base/log.hpp"
+#include "base/time.hpp"
+#include "store/sqlite/database.hpp"
+
+namespace depesche::store::sqlite {
+namespace {
+
+// Append only: a released migration never changes, the next one fixes it.
+constexpr std::array kMigrations = {
+    // 1: sections, articles, tags, related, revisions, API tokens.
+    R"sql(
+CREATE TABLE sections (
+  id INTEGER PRIMARY KEY,
+  edition TEXT NOT NULL,
+  slug TEXT NOT NULL,
+  name TEXT NOT NULL,
+  position INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (edition, slug)
+);
+CREATE TABLE articles (
+  id INTEGER PRIMARY KEY,
+  edition TEXT NOT NULL,
+  slug TEXT NOT NULL,
+  section_id INTEGER NOT NULL REFERENCES sections(id),
+  headline TEXT NOT NULL,
+  teaser TEXT NOT NULL,
+  body TEXT NOT NULL,
+  body_html TEXT NOT NULL,
+  image_url TEXT,
+  image_caption TEXT,
+  image_credit TEXT,
+  image_width INTEGER,
+  image_height INTEGER,
+  author TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('draft', 'published')),
+  top INTEGER NOT NULL DEFAULT 0,
+  published_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  version INTEGER NOT NULL DEFAULT 1,
+  translation_group INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (edition, slug)
+);
+CREATE INDEX articles_by_edition_time ON articles (edition, status, published_at DESC, id DESC);
+CREATE INDEX articles_by_section_time ON articles (section_id, status, published_at DESC, id DESC);
+CREATE INDEX articles_by_group ON articles (translation_group) WHERE translation_group <> 0;
+CREATE TABLE article_tags (
+  article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+  tag TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  PRIMARY KEY (article_id, tag)
+);
+CREATE INDEX article_tags_by_tag ON article_tags (tag);
+CREATE TABLE article_related (
+  article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+  related_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  PRIMARY KEY (article_id, related_id)
+);
+CREATE TABLE article_revisions (
+  id INTEGER PRIMARY KEY,
+  article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+  version INTEGER NOT NULL,
+  headline TEXT NOT NULL,
+  teaser TEXT NOT NULL,
+  body TEXT NOT NULL,
+  saved_at INTEGER NOT NULL,
+  UNIQUE (article_id, version)
+);
+CREATE TABLE api_tokens (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL,
+  secret_hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+)sql",
+};
+
+}  // namespace
+
+int latest_schema_version() { return static_cast<int>(kMigrations.size()); }
+
+Result<int> migrate(Database& db) {
+  if (auto r = db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"); !r)
+    return std::unexpected(r.error());
+  int current = 0;
+  {
+    auto st = db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    if (!st) return std::unexpected(st.error());
+    auto row = st->step();
+    if (!row) return std::unexpected(row.error());
+    current = static_cast<int>(st->int64(0));
+  }
+  if (current > latest_schema_version())
+    return fail(ErrorCode::internal, "the database schema (version " + std::to_string(current) +
+                                         ") is newer than this build knows; upgrade Depesche");
+  for (int v = current + 1; v <= latest_schema_version(); ++v) {
+    Transaction tx(db);
+    if (auto r = tx.begin(); !r) return std::unexpected(r.error());
+    if (auto r = db.exec(kMigrations[static_cast<std::size_t>(v - 1)]); !r) return std::unexpected(r.error());
+    auto st = db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
+    if (!st) return std::unexpected(st.error());
+    st->bind(1, v).bind(2, now_millis());
+    if (auto r = st->run(); !r) return std::unexpected(r.error());
+    if (auto r = tx.commit(); !r) return std::unexpected(r.error());
+    log::info("schema migrated", {{"version", v}});
+  }
+  return latest_schema_version();
+}
+
+}  // namespace depesche::store::sqlite

@@ -1,0 +1,31 @@
+#pragma once
+// The embedded default store: one SQLite file (WAL) under the data dir.
+
+#include <memory>
+#include <string>
+
+#include "store/store.hpp"
+
+namespace depesche::store::sqlite {
+
+class ConnectionPool;
+
+class SqliteStore final : public Store {
+ public:
+  /// Opens or creates the database file; does not migrate (call migrate()).
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, std::size_t readers = 4);
+  ~SqliteStore() override;
+
+  ArticleRepository& articles() override;
+  TokenRepository& tokens() override;
+  Result<int> migrate() override;
+  Result<void> ping() override;
+
+ private:
+  SqliteStore() = default;
+  std::unique_ptr<ConnectionPool> pool_;
+  std::unique_ptr<ArticleRepository> articles_;
+  std::unique_ptr<TokenRepository> tokens_;
+};
+
+}  // namespace depesche::store::sqlite

@@ -1,0 +1,115 @@
+#include "web/page_cache.hpp"
+
+#include <zlib.h>
+
+#include <cstdio>
+
+#include "web/security_headers.hpp"
+
+namespace depesche::web {
+
+std::string gzip_compress(std::string_view data, int level) {
+  z_stream zs{};
+  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
+  std::string out;
+  out.resize(deflateBound(&zs, data.size()) + 32);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return rc == Z_STREAM_END ? out : std::string();
+}
+
+bool accepts_gzip(std::string_view ae) {
+  auto pos = ae.find("gzip");
+  if (pos == std::string_view::npos) return false;
+  auto rest = ae.substr(pos + 4);
+  auto comma = rest.find(',');
+  auto params = rest.substr(0, comma);
+  auto q = params.find("q=");
+  if (q == std::string_view::npos) return true;
+  auto value = params.substr(q + 2);
+  return !(value.starts_with("0") && value.find_first_of("123456789") == std::string_view::npos);
+}
+
+bool etag_matches(std::string_view inm, std::string_view etag) {
+  if (inm.empty()) return false;
+  if (inm == "*") return true;
+  while (!inm.empty()) {
+    auto comma = inm.find(',');
+    auto item = inm.substr(0, comma);
+    inm = comma == std::string_view::npos ? std::string_view{} : inm.substr(comma + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.starts_with("W/")) item.remove_prefix(2);
+    if (item == etag) return true;
+  }
+  return false;
+}
+
+PageCache::PageCache(std::size_t max_entries, std::function<std::uint64_t()> current_generation)
+    : max_entries_(max_entries), current_generation_(std::move(current_generation)) {}
+
+std::size_t PageCache::size() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
+std::optional<net::Response> PageCache::lookup(const net::Request& req) const {
+  std::shared_ptr<const CachedPage> page;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(req.target);
+    if (it == entries_.end()) return std::nullopt;
+    page = it->second;
+  }
+  if (page->generation != current_generation_()) return std::nullopt;
+  return respond(req, *page);
+}
+
+net::Response PageCache::respond(const net::Request& req, const CachedPage& page) const {
+  net::Response res;
+  bool gzip = page.gzip_body && accepts_gzip(req.header("accept-encoding"));
+  if (etag_matches(req.header("if-none-match"), page.etag)) {
+    res.status = 304;
+    res.header("ETag", page.etag);
+    return res;
+  }
+  res.status = page.status;
+  res.shared_body = gzip ? page.gzip_body : page.body;
+  res.shared_head = gzip ? page.gzip_head : page.head;
+  return res;
+}
+
+net::Response PageCache::store(const net::Request& req, std::uint64_t generation, int status,
+                               std::string content_type, std::string body, const std::string& cache_control) {
+  auto page = std::make_shared<CachedPage>();
+  page->status = status;
+  page->generation = generation;
+  // FNV-1a is enough for a validator: collisions only cost a needless 304.
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : body) h = (h ^ c) * 1099511628211ULL;
+  char etag[24];
+  std::snprintf(etag, sizeof etag, "\"%016llx\"", static_cast<unsigned long long>(h));
+  page->etag = etag;
+  std::string common = "Content-Type: " + content_type + "\r\nCache-Control: " + cache_control +
+                       "\r\nETag: " + page->etag + "\r\nVary: Accept-Encoding\r\n" + security_header_lines();
+  std::string gz = body.size() > 1024 ? gzip_compress(body) : std::string();
+  page->body = std::make_shared<const std::string>(std::move(body));
+  page->head = std::make_shared<const std::string>(common);
+  if (!gz.empty() && gz.size() < page->body->size()) {
+    page->gzip_body = std::make_shared<const std::string>(std::move(gz));
+    page->gzip_head = std::make_shared<const std::string>(common + "Content-Encoding: gzip\r\n");
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (entries_.size() >= max_entries_) entries_.clear();
+    entries_[req.target] = page;
+  }
+  return respond(req, *page);
+}
+
+}  // namespace depesche::web

@@ -1,0 +1,58 @@
+#pragma once
+// The reader-facing HTML: home, section and article pages per edition, the
+// edition redirect at "/", static assets, media files, localised errors.
+// Anonymous pages are served from the PageCache once rendered.
+
+#include <memory>
+#include <string>
+
+#include "domain/article_service.hpp"
+#include "domain/editions.hpp"
+#include "net/router.hpp"
+#include "web/i18n.hpp"
+#include "web/page_cache.hpp"
+#include "web/page_model.hpp"
+#include "web/static_files.hpp"
+#include "web/templates.hpp"
+
+namespace depesche::web {
+
+struct PagesDeps {
+  domain::ArticleService& articles;
+  const domain::Editions& editions;
+  const I18n& i18n;
+  const Templates& templates;
+  const StaticFiles& static_files;
+  PageCache& cache;
+  SiteInfo site;
+  std::string media_dir;  // <data dir>/media
+};
+
+class Pages {
+ public:
+  explicit Pages(PagesDeps deps) : d_(std::move(deps)) {}
+
+  /// Adds every page route to the router.
+  void register_routes(net::Router& router);
+
+  /// A localised error page (404 and friends) for any request; the edition
+  /// comes from the path's first segment, else from Accept-Language.
+  net::Response error_page(const net::Request& req, int status);
+
+  /// The model's site info (public URL is known only after binding).
+  SiteInfo& site() { return d_.site; }
+
+ private:
+  net::Response home(net::Request& req);
+  net::Response section(net::Request& req);
+  net::Response section_without_slash(net::Request& req);
+  net::Response article(net::Request& req);
+  net::Response media(net::Request& req);
+  std::optional<net::Response> cached(net::Request& req);
+  net::Response render_page(const net::Request& req, int status, const std::string& template_name,
+                            nlohmann::json layout, const nlohmann::json& page, bool cache);
+
+  PagesDeps d_;
+};
+
+}  // namespace depesche::web
