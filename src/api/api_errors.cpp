@@ -25,7 +25,8 @@ net::Response json_response(int status, std::string body) {
   return r;
 }
 
-net::Response error_response(int status, std::string_view code, std::string_view message, std::string_view field) {
+net::Response error_response(int status, std::string_view code, std::string_view message,
+                             std::string_view field) {
   nlohmann::json e = {{"code", code}, {"message", message}};
   if (!field.empty()) e["field"] = field;
   auto r = json_response(status, nlohmann::json{{"error", e}}.dump());

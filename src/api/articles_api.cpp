@@ -30,14 +30,17 @@ bool is_json(const Request& req) {
 
 }  // namespace
 
-Response api_not_found(const Request&) { return error_response(404, "not_found", "no such API endpoint"); }
+Response api_not_found(const Request&) {
+  return error_response(404, "not_found", "no such API endpoint");
+}
 
 void ArticlesApi::register_routes(net::Router& router) {
   router.add({Method::get}, "/api/v1/articles", [this](Request& r) { return list(r); });
   router.add({Method::post}, "/api/v1/articles", [this](Request& r) { return create(r); });
   router.add({Method::get}, "/api/v1/articles/{id}", [this](Request& r) { return get(r); });
   router.add({Method::patch}, "/api/v1/articles/{id}", [this](Request& r) { return patch(r); });
-  router.add({Method::post}, "/api/v1/articles/{id}/publish", [this](Request& r) { return publish(r); });
+  router.add({Method::post}, "/api/v1/articles/{id}/publish",
+             [this](Request& r) { return publish(r); });
   router.add({Method::get}, "/api/v1/sections", [this](Request& r) { return sections(r); });
   router.add({Method::post}, "/api/v1/sections", [this](Request& r) { return create_section(r); });
 }
@@ -45,7 +48,8 @@ void ArticlesApi::register_routes(net::Router& router) {
 Result<std::optional<domain::Role>> ArticlesApi::caller_role(const Request& req) {
   auto auth = req.header("authorization");
   if (auth.empty()) return std::optional<domain::Role>();
-  if (!auth.starts_with("Bearer ")) return fail(ErrorCode::unauthorized, "use Authorization: Bearer <token>");
+  if (!auth.starts_with("Bearer "))
+    return fail(ErrorCode::unauthorized, "use Authorization: Bearer <token>");
   auto token = tokens_.authenticate(auth.substr(7));
   if (!token) return std::unexpected(token.error());
   return std::optional<domain::Role>(token->role);
@@ -55,7 +59,8 @@ Result<void> ArticlesApi::require_editor(const Request& req) {
   auto role = caller_role(req);
   if (!role) return std::unexpected(role.error());
   if (!*role) return fail(ErrorCode::unauthorized, "this needs an editor's bearer token");
-  if (!domain::role_at_least(**role, domain::Role::editor)) return fail(ErrorCode::forbidden, "this needs the editor role");
+  if (!domain::role_at_least(**role, domain::Role::editor))
+    return fail(ErrorCode::forbidden, "this needs the editor role");
   return {};
 }
 
@@ -75,7 +80,8 @@ Response ArticlesApi::list(Request& req) {
   if (!role) return error_response(role.error());
   static const std::set<std::string> kParams = {"edition", "section", "cursor", "limit", "status"};
   for (const auto& [k, v] : net::parse_query(req.query))
-    if (!kParams.contains(k)) return error_response(400, "invalid", "unknown parameter '" + k + "'", k);
+    if (!kParams.contains(k))
+      return error_response(400, "invalid", "unknown parameter '" + k + "'", k);
   domain::ArticleQuery q;
   auto edition = req.query_param("edition");
   if (!edition) return error_response(400, "invalid", "edition is required", "edition");
@@ -91,11 +97,13 @@ Response ArticlesApi::list(Request& req) {
   }
   if (auto l = req.query_param("limit")) {
     auto n = parse_id(*l);
-    if (!n || *n > 100) return error_response(400, "invalid", "limit must be between 1 and 100", "limit");
+    if (!n || *n > 100)
+      return error_response(400, "invalid", "limit must be between 1 and 100", "limit");
     q.limit = static_cast<int>(*n);
   }
   if (auto s = req.query_param("status")) {
-    if (*s != "any" && *s != "published") return error_response(400, "invalid", "status must be published or any", "status");
+    if (*s != "any" && *s != "published")
+      return error_response(400, "invalid", "status must be published or any", "status");
     if (*s == "any") {
       if (!*role || !domain::role_at_least(**role, domain::Role::editor))
         return error_response(403, "forbidden", "drafts are visible to editors only", "status");
@@ -126,7 +134,8 @@ Response ArticlesApi::get(Request& req) {
 
 Response ArticlesApi::create(Request& req) {
   if (auto ok = require_editor(req); !ok) return error_response(ok.error());
-  if (!is_json(req)) return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
+  if (!is_json(req))
+    return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
   std::optional<int> version;
   auto input = parse_article_input(req.body, true, version);
   if (!input) return error_response(input.error());
@@ -142,7 +151,8 @@ Response ArticlesApi::patch(Request& req) {
   if (auto ok = require_editor(req); !ok) return error_response(ok.error());
   auto id = parse_id(req.param("id"));
   if (!id) return error_response(404, "not_found", "no such article");
-  if (!is_json(req)) return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
+  if (!is_json(req))
+    return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
   std::optional<int> version;
   auto input = parse_article_input(req.body, false, version);
   if (!input) return error_response(input.error());
@@ -164,34 +174,49 @@ Response ArticlesApi::sections(Request& req) {
   auto edition = req.query_param("edition");
   if (!edition) return error_response(400, "invalid", "edition is required", "edition");
   auto secs = articles_.sections(*edition);
-  if (!secs) return error_response(secs.error().code == ErrorCode::not_found ? Error{ErrorCode::invalid, "unknown edition", "edition"} : secs.error());
+  if (!secs)
+    return error_response(secs.error().code == ErrorCode::not_found
+                              ? Error{ErrorCode::invalid, "unknown edition", "edition"}
+                              : secs.error());
   json out;
   out["items"] = json::array();
   for (const auto& s : *secs)
-    out["items"].push_back({{"id", s.id}, {"edition", s.edition}, {"slug", s.slug}, {"name", s.name}, {"position", s.position}});
+    out["items"].push_back({{"id", s.id},
+                            {"edition", s.edition},
+                            {"slug", s.slug},
+                            {"name", s.name},
+                            {"position", s.position}});
   out["next_cursor"] = nullptr;
   return json_response(200, out.dump());
 }
 
 Response ArticlesApi::create_section(Request& req) {
   if (auto ok = require_editor(req); !ok) return error_response(ok.error());
-  if (!is_json(req)) return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
+  if (!is_json(req))
+    return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
   json j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return error_response(400, "invalid", "the body must be a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return error_response(400, "invalid", "the body must be a JSON object");
   for (auto& [k, v] : j.items())
     if (k != "edition" && k != "slug" && k != "name" && k != "position")
       return error_response(400, "invalid", "unknown field '" + k + "'", k);
-  if (!j.contains("edition") || !j["edition"].is_string() || !j.contains("slug") || !j["slug"].is_string() ||
-      !j.contains("name") || !j["name"].is_string())
+  if (!j.contains("edition") || !j["edition"].is_string() || !j.contains("slug") ||
+      !j["slug"].is_string() || !j.contains("name") || !j["name"].is_string())
     return error_response(400, "invalid", "edition, slug and name are required strings");
   int position = 0;
   if (j.contains("position")) {
-    if (!j["position"].is_number_integer()) return error_response(400, "invalid", "position must be an integer", "position");
+    if (!j["position"].is_number_integer())
+      return error_response(400, "invalid", "position must be an integer", "position");
     position = j["position"].get<int>();
   }
   auto s = articles_.create_section(j["edition"], j["slug"], j["name"], position);
   if (!s) return error_response(s.error());
-  return json_response(201, json{{"id", s->id}, {"edition", s->edition}, {"slug", s->slug}, {"name", s->name}, {"position", s->position}}.dump());
+  return json_response(201, json{{"id", s->id},
+                                 {"edition", s->edition},
+                                 {"slug", s->slug},
+                                 {"name", s->name},
+                                 {"position", s->position}}
+                                .dump());
 }
 
 }  // namespace depesche::api

@@ -10,7 +10,8 @@ namespace depesche::api {
 
 class ArticlesApi {
  public:
-  ArticlesApi(domain::ArticleService& articles, domain::TokenService& tokens) : articles_(articles), tokens_(tokens) {}
+  ArticlesApi(domain::ArticleService& articles, domain::TokenService& tokens)
+      : articles_(articles), tokens_(tokens) {}
   void register_routes(net::Router& router);
 
  private:

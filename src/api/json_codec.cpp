@@ -21,8 +21,9 @@ json article_json(const domain::Article& a, const std::map<std::string, std::int
     j["body_html"] = a.body_html;
   }
   if (a.image)
-    j["image"] = {{"url", a.image->url}, {"caption", a.image->caption}, {"credit", a.image->credit},
-                  {"width", a.image->width}, {"height", a.image->height}, {"renditions", json::array()}};
+    j["image"] = {{"url", a.image->url},       {"caption", a.image->caption},
+                  {"credit", a.image->credit}, {"width", a.image->width},
+                  {"height", a.image->height}, {"renditions", json::array()}};
   else
     j["image"] = nullptr;
   j["author"] = a.author;
@@ -42,7 +43,8 @@ json article_json(const domain::Article& a, const std::map<std::string, std::int
 namespace {
 
 Result<std::string> get_string(const json& v, const char* field) {
-  if (!v.is_string()) return fail(ErrorCode::invalid, std::string(field) + " must be a string", field);
+  if (!v.is_string())
+    return fail(ErrorCode::invalid, std::string(field) + " must be a string", field);
   return v.get<std::string>();
 }
 
@@ -53,9 +55,9 @@ Result<domain::ArticleInput> parse_article_input(std::string_view body, bool cre
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded()) return fail(ErrorCode::invalid, "the body is not valid JSON");
   if (!j.is_object()) return fail(ErrorCode::invalid, "the body must be a JSON object");
-  static const std::set<std::string> kFields = {"edition", "slug", "section", "headline", "teaser", "body",
-                                                "image", "author", "tags", "related", "top", "translation_of",
-                                                "published_at", "version"};
+  static const std::set<std::string> kFields = {
+      "edition", "slug", "section", "headline", "teaser",         "body",         "image",
+      "author",  "tags", "related", "top",      "translation_of", "published_at", "version"};
   domain::ArticleInput in;
   for (auto& [key, v] : j.items()) {
     if (!kFields.contains(key)) return fail(ErrorCode::invalid, "unknown field '" + key + "'", key);
@@ -66,13 +68,20 @@ Result<domain::ArticleInput> parse_article_input(std::string_view body, bool cre
       return {};
     };
     Result<void> r;
-    if (key == "edition") r = str_field(in.edition);
-    else if (key == "slug") r = str_field(in.slug);
-    else if (key == "section") r = str_field(in.section);
-    else if (key == "headline") r = str_field(in.headline);
-    else if (key == "teaser") r = str_field(in.teaser);
-    else if (key == "body") r = str_field(in.body);
-    else if (key == "author") r = str_field(in.author);
+    if (key == "edition")
+      r = str_field(in.edition);
+    else if (key == "slug")
+      r = str_field(in.slug);
+    else if (key == "section")
+      r = str_field(in.section);
+    else if (key == "headline")
+      r = str_field(in.headline);
+    else if (key == "teaser")
+      r = str_field(in.teaser);
+    else if (key == "body")
+      r = str_field(in.body);
+    else if (key == "author")
+      r = str_field(in.author);
     else if (key == "top") {
       if (!v.is_boolean()) return fail(ErrorCode::invalid, "top must be true or false", key);
       in.top = v.get<bool>();
@@ -80,26 +89,32 @@ Result<domain::ArticleInput> parse_article_input(std::string_view body, bool cre
       if (!v.is_array()) return fail(ErrorCode::invalid, "tags must be an array of strings", key);
       std::vector<std::string> tags;
       for (const auto& t : v) {
-        if (!t.is_string()) return fail(ErrorCode::invalid, "tags must be an array of strings", key);
+        if (!t.is_string())
+          return fail(ErrorCode::invalid, "tags must be an array of strings", key);
         tags.push_back(t.get<std::string>());
       }
       in.tags = std::move(tags);
     } else if (key == "related") {
-      if (!v.is_array()) return fail(ErrorCode::invalid, "related must be an array of article ids", key);
+      if (!v.is_array())
+        return fail(ErrorCode::invalid, "related must be an array of article ids", key);
       std::vector<std::int64_t> ids;
       for (const auto& t : v) {
-        if (!t.is_number_integer()) return fail(ErrorCode::invalid, "related must be an array of article ids", key);
+        if (!t.is_number_integer())
+          return fail(ErrorCode::invalid, "related must be an array of article ids", key);
         ids.push_back(t.get<std::int64_t>());
       }
       in.related = std::move(ids);
     } else if (key == "translation_of") {
-      if (!v.is_number_integer()) return fail(ErrorCode::invalid, "translation_of must be an article id", key);
+      if (!v.is_number_integer())
+        return fail(ErrorCode::invalid, "translation_of must be an article id", key);
       in.translation_of = v.get<std::int64_t>();
     } else if (key == "version") {
-      if (!v.is_number_integer()) return fail(ErrorCode::invalid, "version must be an integer", key);
+      if (!v.is_number_integer())
+        return fail(ErrorCode::invalid, "version must be an integer", key);
       expected_version = v.get<int>();
     } else if (key == "published_at") {
-      if (!v.is_string()) return fail(ErrorCode::invalid, "published_at must be an RFC 3339 time", key);
+      if (!v.is_string())
+        return fail(ErrorCode::invalid, "published_at must be an RFC 3339 time", key);
       auto t = parse_rfc3339(v.get<std::string>());
       if (!t) return fail(ErrorCode::invalid, "published_at must be an RFC 3339 time", key);
       in.published_at = *t;
@@ -114,11 +129,15 @@ Result<domain::ArticleInput> parse_article_input(std::string_view body, bool cre
         std::string field = "image." + ik;
         if (ik == "url" || ik == "caption" || ik == "credit") {
           if (!iv.is_string()) return fail(ErrorCode::invalid, field + " must be a string", field);
-          (ik == "url" ? img.url : ik == "caption" ? img.caption : img.credit) = iv.get<std::string>();
+          (ik == "url"       ? img.url
+           : ik == "caption" ? img.caption
+                             : img.credit) = iv.get<std::string>();
         } else if (ik == "width" || ik == "height") {
-          if (!iv.is_number_integer()) return fail(ErrorCode::invalid, field + " must be an integer", field);
+          if (!iv.is_number_integer())
+            return fail(ErrorCode::invalid, field + " must be an integer", field);
           auto n = iv.get<std::int64_t>();
-          (ik == "width" ? img.width : img.height) = n > 0 && n < 1'000'000 ? static_cast<int>(n) : 0;
+          (ik == "width" ? img.width : img.height) =
+              n > 0 && n < 1'000'000 ? static_cast<int>(n) : 0;
         } else if (ik == "renditions") {
           continue;  // read-only, produced by the media pipeline
         } else {

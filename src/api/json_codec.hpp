@@ -14,7 +14,8 @@
 namespace depesche::api {
 
 /// The article resource; `translations` maps edition → id, `related` are ids.
-nlohmann::json article_json(const domain::Article& a, const std::map<std::string, std::int64_t>& translations,
+nlohmann::json article_json(const domain::Article& a,
+                            const std::map<std::string, std::int64_t>& translations,
                             const std::vector<std::int64_t>& related, bool with_body);
 
 /// Parses a create (POST) or change (PATCH) body. On PATCH, `edition` may

@@ -38,7 +38,8 @@ domain::TokenService& Application::tokens() { return *p_->tokens; }
 const Config& Application::config() const { return p_->config; }
 
 std::string Application::resource_dir() const {
-  return p_->config.site_resources.empty() ? std::string(DEPESCHE_RESOURCE_DIR) : p_->config.site_resources;
+  return p_->config.site_resources.empty() ? std::string(DEPESCHE_RESOURCE_DIR)
+                                           : p_->config.site_resources;
 }
 
 Result<std::unique_ptr<Application>> Application::open(Config config) {
@@ -47,18 +48,22 @@ Result<std::unique_ptr<Application>> Application::open(Config config) {
   log::set_level(level);
   std::error_code ec;
   fs::create_directories(config.data_dir, ec);
-  if (ec) return fail(ErrorCode::invalid, "cannot create data dir " + config.data_dir + ": " + ec.message());
+  if (ec)
+    return fail(ErrorCode::invalid,
+                "cannot create data dir " + config.data_dir + ": " + ec.message());
   fs::create_directories(fs::path(config.data_dir) / "media", ec);
   std::unique_ptr<Application> app(new Application());
   app->p_ = std::make_unique<Parts>();
   auto& p = *app->p_;
   p.config = std::move(config);
-  auto store = store::sqlite::SqliteStore::open((fs::path(p.config.data_dir) / "depesche.db").string(),
-                                                static_cast<std::size_t>(p.config.server_blocking_threads));
+  auto store =
+      store::sqlite::SqliteStore::open((fs::path(p.config.data_dir) / "depesche.db").string(),
+                                       static_cast<std::size_t>(p.config.server_blocking_threads));
   if (!store) return std::unexpected(store.error());
   p.store = std::move(*store);
   if (auto v = p.store->migrate(); !v) return std::unexpected(v.error());
-  p.editions = std::make_unique<domain::Editions>(p.config.site_editions, p.config.site_default_edition);
+  p.editions =
+      std::make_unique<domain::Editions>(p.config.site_editions, p.config.site_default_edition);
   p.articles = std::make_unique<domain::ArticleService>(*p.store, *p.editions);
   p.tokens = std::make_unique<domain::TokenService>(*p.store);
   return app;
@@ -77,13 +82,15 @@ int Application::serve() {
   for (const auto& ed : c.site_editions)
     for (const auto& other : c.site_editions)
       if (!(*i18n)->catalog(ed).has("edition_" + other)) {
-        log::error("cannot start", {{"error", "locales/" + ed + " lacks the key edition_" + other}});
+        log::error("cannot start",
+                   {{"error", "locales/" + ed + " lacks the key edition_" + other}});
         return 1;
       }
   auto templates = web::Templates::load(res + "/templates");
   auto statics = web::StaticFiles::load(res + "/static");
   if (!templates || !statics) {
-    log::error("cannot start", {{"error", !templates ? templates.error().message : statics.error().message}});
+    log::error("cannot start",
+               {{"error", !templates ? templates.error().message : statics.error().message}});
     return 1;
   }
 
@@ -97,17 +104,21 @@ int Application::serve() {
 
   std::unique_ptr<net::Server> server;
   std::unique_ptr<net::Metrics> metrics;
-  router.add({net::Method::get}, "/healthz", nullptr, [](net::Request&) -> std::optional<net::Response> {
-    return net::Response(200, "text/plain; charset=utf-8", "ok\n");
-  });
+  router.add({net::Method::get}, "/healthz", nullptr,
+             [](net::Request&) -> std::optional<net::Response> {
+               return net::Response(200, "text/plain; charset=utf-8", "ok\n");
+             });
   router.add({net::Method::get}, "/readyz", [&](net::Request&) {
-    if (server && server->stopping()) return net::Response(503, "text/plain; charset=utf-8", "shutting down\n");
-    if (auto ok = p.store->ping(); !ok) return net::Response(503, "text/plain; charset=utf-8", "store unavailable\n");
+    if (server && server->stopping())
+      return net::Response(503, "text/plain; charset=utf-8", "shutting down\n");
+    if (auto ok = p.store->ping(); !ok)
+      return net::Response(503, "text/plain; charset=utf-8", "store unavailable\n");
     return net::Response(200, "text/plain; charset=utf-8", "ready\n");
   });
-  router.add({net::Method::get}, "/metrics", nullptr, [&](net::Request&) -> std::optional<net::Response> {
-    return net::Response(200, "text/plain; version=0.0.4; charset=utf-8", metrics->render());
-  });
+  router.add(
+      {net::Method::get}, "/metrics", nullptr, [&](net::Request&) -> std::optional<net::Response> {
+        return net::Response(200, "text/plain; version=0.0.4; charset=utf-8", metrics->render());
+      });
   articles_api.register_routes(router);
   pages.register_routes(router);
   router.set_not_found([&](net::Request& req) {
@@ -141,8 +152,10 @@ int Application::serve() {
     return 1;
   }
   if (c.server_public_url.empty()) pages.site().public_url = "http://" + address;
-  log::info("ready", {{"address", address}, {"public_url", pages.site().public_url},
-                      {"io_threads", static_cast<std::int64_t>(io_threads)}, {"data_dir", c.data_dir}});
+  log::info("ready", {{"address", address},
+                      {"public_url", pages.site().public_url},
+                      {"io_threads", static_cast<std::int64_t>(io_threads)},
+                      {"data_dir", c.data_dir}});
   server->run();
   pool.stop();
   return 0;

@@ -26,11 +26,13 @@ int run_cli(int argc, char** argv, char** env) {
   std::string token_name, token_role = "editor";
   auto* token_create = token->add_subcommand("create", "create a token and print its secret once");
   token_create->add_option("--name", token_name, "a name to recognise the token by")->required();
-  token_create->add_option("--role", token_role, "editor or admin")->check(CLI::IsMember({"reader", "moderator", "editor", "admin"}));
+  token_create->add_option("--role", token_role, "editor or admin")
+      ->check(CLI::IsMember({"reader", "moderator", "editor", "admin"}));
   auto* token_revoke = token->add_subcommand("revoke", "revoke a token by name");
   token_revoke->add_option("--name", token_name, "the token's name")->required();
   auto* token_list = token->add_subcommand("list", "list tokens (never their secrets)");
-  for (auto* sub : {serve, migrate, demo, token, token_create, token_revoke, token_list, config_cmd})
+  for (auto* sub :
+       {serve, migrate, demo, token, token_create, token_revoke, token_list, config_cmd})
     sub->fallthrough();
 
   try {
@@ -86,7 +88,8 @@ int run_cli(int argc, char** argv, char** env) {
     auto list = tokens.list();
     if (!list) return 1;
     for (const auto& t : *list)
-      std::cout << t.name << "\t" << domain::to_string(t.role) << "\t" << format_rfc3339(t.created_at) << "\t"
+      std::cout << t.name << "\t" << domain::to_string(t.role) << "\t"
+                << format_rfc3339(t.created_at) << "\t"
                 << (t.revoked_at ? "revoked " + format_rfc3339(*t.revoked_at) : "active") << "\n";
     return 0;
   }

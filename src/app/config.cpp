@@ -1,9 +1,9 @@
 #include "app/config.hpp"
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <toml++/toml.h>
 #include <variant>
 
 #include "base/log.hpp"
@@ -26,28 +26,44 @@ struct Option {
 
 const std::vector<Option>& options() {
   static const std::vector<Option> table = {
-      {"server", "listen", &Config::server_listen, 0, 0, "address:port to listen on; port 0 picks a free port"},
-      {"server", "public_url", &Config::server_public_url, 0, 0, "the site's public base URL (canonical links, feeds); empty: http://<listen>"},
+      {"server", "listen", &Config::server_listen, 0, 0,
+       "address:port to listen on; port 0 picks a free port"},
+      {"server", "public_url", &Config::server_public_url, 0, 0,
+       "the site's public base URL (canonical links, feeds); empty: http://<listen>"},
       {"server", "threads", &Config::server_threads, 0, 256, "I/O threads; 0 = one per core"},
-      {"server", "blocking_threads", &Config::server_blocking_threads, 1, 256, "threads for database and rendering work"},
-      {"server", "max_header_bytes", &Config::server_max_header_bytes, 1024, 1024 * 1024, "largest request head accepted (431 above)"},
-      {"server", "max_body_bytes", &Config::server_max_body_bytes, 0, 1024 * 1024 * 1024, "largest request body accepted (413 above)"},
-      {"server", "read_timeout_ms", &Config::server_read_timeout_ms, 100, 3'600'000, "time allowed to send a request"},
-      {"server", "idle_timeout_ms", &Config::server_idle_timeout_ms, 100, 3'600'000, "idle keep-alive connections close after this"},
-      {"server", "shutdown_timeout_ms", &Config::server_shutdown_timeout_ms, 0, 3'600'000, "in-flight requests get this long on shutdown"},
-      {"data", "dir", &Config::data_dir, 0, 0, "directory for the SQLite database, media and mail outbox"},
-      {"store", "url", &Config::store_url, 0, 0, "empty: SQLite in the data dir; postgres://... for PostgreSQL"},
+      {"server", "blocking_threads", &Config::server_blocking_threads, 1, 256,
+       "threads for database and rendering work"},
+      {"server", "max_header_bytes", &Config::server_max_header_bytes, 1024, 1024 * 1024,
+       "largest request head accepted (431 above)"},
+      {"server", "max_body_bytes", &Config::server_max_body_bytes, 0, 1024 * 1024 * 1024,
+       "largest request body accepted (413 above)"},
+      {"server", "read_timeout_ms", &Config::server_read_timeout_ms, 100, 3'600'000,
+       "time allowed to send a request"},
+      {"server", "idle_timeout_ms", &Config::server_idle_timeout_ms, 100, 3'600'000,
+       "idle keep-alive connections close after this"},
+      {"server", "shutdown_timeout_ms", &Config::server_shutdown_timeout_ms, 0, 3'600'000,
+       "in-flight requests get this long on shutdown"},
+      {"data", "dir", &Config::data_dir, 0, 0,
+       "directory for the SQLite database, media and mail outbox"},
+      {"store", "url", &Config::store_url, 0, 0,
+       "empty: SQLite in the data dir; postgres://... for PostgreSQL"},
       {"bus", "url", &Config::bus_url, 0, 0, "empty: in-process; redis://... for Redis"},
-      {"mail", "smtp_url", &Config::mail_smtp_url, 0, 0, "empty: maildir outbox in the data dir; smtp://host:port"},
+      {"mail", "smtp_url", &Config::mail_smtp_url, 0, 0,
+       "empty: maildir outbox in the data dir; smtp://host:port"},
       {"mail", "from", &Config::mail_from, 0, 0, "sender address of mails"},
       {"log", "level", &Config::log_level, 0, 0, "debug, info, warn or error"},
       {"log", "access", &Config::log_access, 0, 0, "log one JSON line per request"},
       {"site", "name", &Config::site_name, 0, 0, "the site's name in titles and feeds"},
-      {"site", "editions", &Config::site_editions, 0, 0, "edition codes, each with a catalog in locales/<code>/"},
-      {"site", "default_edition", &Config::site_default_edition, 0, 0, "edition for readers whose language matches none"},
-      {"site", "time_zone", &Config::site_time_zone, 0, 0, "IANA time zone for times shown on pages"},
-      {"site", "resources", &Config::site_resources, 0, 0, "directory holding templates/, locales/, static/ and demo/"},
-      {"site", "page_cache_entries", &Config::site_page_cache_entries, 1, 10'000'000, "rendered pages kept in memory"},
+      {"site", "editions", &Config::site_editions, 0, 0,
+       "edition codes, each with a catalog in locales/<code>/"},
+      {"site", "default_edition", &Config::site_default_edition, 0, 0,
+       "edition for readers whose language matches none"},
+      {"site", "time_zone", &Config::site_time_zone, 0, 0,
+       "IANA time zone for times shown on pages"},
+      {"site", "resources", &Config::site_resources, 0, 0,
+       "directory holding templates/, locales/, static/ and demo/"},
+      {"site", "page_cache_entries", &Config::site_page_cache_entries, 1, 10'000'000,
+       "rendered pages kept in memory"},
   };
   return table;
 }
@@ -60,7 +76,8 @@ std::string upper(std::string s) {
 std::string name_of(const Option& o) { return std::string(o.section) + "." + o.key; }
 std::string env_of(const Option& o) { return "DEPESCHE_" + upper(o.section) + "_" + upper(o.key); }
 
-Result<void> set_from_text(Config& c, const Option& o, const std::string& value, const std::string& origin) {
+Result<void> set_from_text(Config& c, const Option& o, const std::string& value,
+                           const std::string& origin) {
   std::string where = name_of(o) + " (" + origin + ")";
   return std::visit(
       [&](auto member) -> Result<void> {
@@ -68,16 +85,22 @@ Result<void> set_from_text(Config& c, const Option& o, const std::string& value,
         if constexpr (std::is_same_v<T, std::string>) {
           c.*member = value;
         } else if constexpr (std::is_same_v<T, bool>) {
-          if (value == "true" || value == "1") c.*member = true;
-          else if (value == "false" || value == "0") c.*member = false;
-          else return fail(ErrorCode::invalid, where + ": expected true or false, got '" + value + "'");
+          if (value == "true" || value == "1")
+            c.*member = true;
+          else if (value == "false" || value == "0")
+            c.*member = false;
+          else
+            return fail(ErrorCode::invalid,
+                        where + ": expected true or false, got '" + value + "'");
         } else if constexpr (std::is_same_v<T, std::int64_t>) {
           std::int64_t n = 0;
           auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
           if (ec != std::errc() || p != value.data() + value.size())
             return fail(ErrorCode::invalid, where + ": expected an integer, got '" + value + "'");
           if (n < o.min || n > o.max)
-            return fail(ErrorCode::invalid, where + ": " + value + " is outside " + std::to_string(o.min) + ".." + std::to_string(o.max));
+            return fail(ErrorCode::invalid, where + ": " + value + " is outside " +
+                                                std::to_string(o.min) + ".." +
+                                                std::to_string(o.max));
           c.*member = n;
         } else {
           std::vector<std::string> items;
@@ -97,7 +120,8 @@ Result<void> set_from_text(Config& c, const Option& o, const std::string& value,
       o.member);
 }
 
-Result<void> set_from_toml(Config& c, const Option& o, const toml::node& node, const std::string& origin) {
+Result<void> set_from_toml(Config& c, const Option& o, const toml::node& node,
+                           const std::string& origin) {
   std::string where = name_of(o) + " (" + origin + ")";
   return std::visit(
       [&](auto member) -> Result<void> {
@@ -106,20 +130,24 @@ Result<void> set_from_toml(Config& c, const Option& o, const toml::node& node, c
           if (!node.is_string()) return fail(ErrorCode::invalid, where + ": expected a string");
           c.*member = *node.value<std::string>();
         } else if constexpr (std::is_same_v<T, bool>) {
-          if (!node.is_boolean()) return fail(ErrorCode::invalid, where + ": expected true or false");
+          if (!node.is_boolean())
+            return fail(ErrorCode::invalid, where + ": expected true or false");
           c.*member = *node.value<bool>();
         } else if constexpr (std::is_same_v<T, std::int64_t>) {
           if (!node.is_integer()) return fail(ErrorCode::invalid, where + ": expected an integer");
           auto n = *node.value<std::int64_t>();
           if (n < o.min || n > o.max)
-            return fail(ErrorCode::invalid, where + ": " + std::to_string(n) + " is outside " + std::to_string(o.min) + ".." + std::to_string(o.max));
+            return fail(ErrorCode::invalid, where + ": " + std::to_string(n) + " is outside " +
+                                                std::to_string(o.min) + ".." +
+                                                std::to_string(o.max));
           c.*member = n;
         } else {
           auto* arr = node.as_array();
           if (!arr) return fail(ErrorCode::invalid, where + ": expected an array of strings");
           std::vector<std::string> items;
           for (const auto& el : *arr) {
-            if (!el.is_string()) return fail(ErrorCode::invalid, where + ": expected an array of strings");
+            if (!el.is_string())
+              return fail(ErrorCode::invalid, where + ": expected an array of strings");
             items.push_back(*el.value<std::string>());
           }
           c.*member = items;
@@ -132,30 +160,42 @@ Result<void> set_from_toml(Config& c, const Option& o, const toml::node& node, c
 Result<void> validate(Config& c) {
   auto colon = c.server_listen.rfind(':');
   if (colon == std::string::npos || colon == 0)
-    return fail(ErrorCode::invalid, "server.listen: expected host:port, got '" + c.server_listen + "'");
+    return fail(ErrorCode::invalid,
+                "server.listen: expected host:port, got '" + c.server_listen + "'");
   c.host = c.server_listen.substr(0, colon);
-  if (c.host.size() > 2 && c.host.front() == '[' && c.host.back() == ']') c.host = c.host.substr(1, c.host.size() - 2);
+  if (c.host.size() > 2 && c.host.front() == '[' && c.host.back() == ']')
+    c.host = c.host.substr(1, c.host.size() - 2);
   std::string port = c.server_listen.substr(colon + 1);
   unsigned p = 0;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
   if (ec != std::errc() || ptr != port.data() + port.size() || p > 65535)
     return fail(ErrorCode::invalid, "server.listen: bad port '" + port + "'");
   c.port = static_cast<std::uint16_t>(p);
-  if (c.site_editions.empty()) return fail(ErrorCode::invalid, "site.editions: at least one edition is needed");
+  if (c.site_editions.empty())
+    return fail(ErrorCode::invalid, "site.editions: at least one edition is needed");
   for (const auto& e : c.site_editions)
     if (!domain::Editions::is_valid_code(e))
-      return fail(ErrorCode::invalid, "site.editions: '" + e + "' is not an edition code (2-8 lower-case letters)");
-  if (std::find(c.site_editions.begin(), c.site_editions.end(), c.site_default_edition) == c.site_editions.end())
-    return fail(ErrorCode::invalid, "site.default_edition: '" + c.site_default_edition + "' is not in site.editions");
+      return fail(ErrorCode::invalid,
+                  "site.editions: '" + e + "' is not an edition code (2-8 lower-case letters)");
+  if (std::find(c.site_editions.begin(), c.site_editions.end(), c.site_default_edition) ==
+      c.site_editions.end())
+    return fail(ErrorCode::invalid,
+                "site.default_edition: '" + c.site_default_edition + "' is not in site.editions");
   log::Level lvl;
   if (!log::parse_level(c.log_level, lvl))
-    return fail(ErrorCode::invalid, "log.level: expected debug, info, warn or error, got '" + c.log_level + "'");
+    return fail(ErrorCode::invalid,
+                "log.level: expected debug, info, warn or error, got '" + c.log_level + "'");
   if (!c.store_url.empty())
-    return fail(ErrorCode::invalid, "store.url: only the embedded SQLite store (empty url) is available in this version");
+    return fail(
+        ErrorCode::invalid,
+        "store.url: only the embedded SQLite store (empty url) is available in this version");
   if (!c.bus_url.empty())
-    return fail(ErrorCode::invalid, "bus.url: only the in-process bus (empty url) is available in this version");
-  while (!c.server_public_url.empty() && c.server_public_url.back() == '/') c.server_public_url.pop_back();
-  if (!c.server_public_url.empty() && !c.server_public_url.starts_with("http://") && !c.server_public_url.starts_with("https://"))
+    return fail(ErrorCode::invalid,
+                "bus.url: only the in-process bus (empty url) is available in this version");
+  while (!c.server_public_url.empty() && c.server_public_url.back() == '/')
+    c.server_public_url.pop_back();
+  if (!c.server_public_url.empty() && !c.server_public_url.starts_with("http://") &&
+      !c.server_public_url.starts_with("https://"))
     return fail(ErrorCode::invalid, "server.public_url: must start with http:// or https://");
   return {};
 }
@@ -180,7 +220,8 @@ Result<Config> load_config(const std::string& path, char** env) {
         std::string k(key.str());
         auto it = std::find_if(options().begin(), options().end(),
                                [&](const Option& o) { return sec == o.section && k == o.key; });
-        if (it == options().end()) return fail(ErrorCode::invalid, path + ": unknown config key " + sec + "." + k);
+        if (it == options().end())
+          return fail(ErrorCode::invalid, path + ": unknown config key " + sec + "." + k);
         if (auto r = set_from_toml(c, *it, value, path); !r) return std::unexpected(r.error());
       }
     }
@@ -194,14 +235,16 @@ Result<Config> load_config(const std::string& path, char** env) {
     auto eq = entry.find('=');
     std::string name(entry.substr(0, eq));
     std::string value(eq == std::string_view::npos ? "" : entry.substr(eq + 1));
-    auto it = std::find_if(options().begin(), options().end(), [&](const Option& o) { return env_of(o) == name; });
+    auto it = std::find_if(options().begin(), options().end(),
+                           [&](const Option& o) { return env_of(o) == name; });
     if (it == options().end()) {
       for (const auto& o : options())
         if (name.starts_with("DEPESCHE_" + upper(o.section) + "_"))
           return fail(ErrorCode::invalid, "unknown config variable " + name);
       continue;
     }
-    if (auto r = set_from_text(c, *it, value, "environment " + name); !r) return std::unexpected(r.error());
+    if (auto r = set_from_text(c, *it, value, "environment " + name); !r)
+      return std::unexpected(r.error());
   }
   if (auto r = validate(c); !r) return std::unexpected(r.error());
   return c;

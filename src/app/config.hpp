@@ -14,7 +14,7 @@ namespace depesche::app {
 struct Config {
   // [server]
   std::string server_listen = "127.0.0.1:8080";
-  std::string server_public_url;  // empty: http://<listen address>
+  std::string server_public_url;    // empty: http://<listen address>
   std::int64_t server_threads = 0;  // 0: one per core
   std::int64_t server_blocking_threads = 4;
   std::int64_t server_max_header_bytes = 16 * 1024;

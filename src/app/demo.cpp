@@ -27,7 +27,8 @@ Result<int> load_demo(Application& app) {
   std::ifstream in(dir / "content.json");
   if (!in) return fail(ErrorCode::invalid, "missing " + (dir / "content.json").string());
   json content = json::parse(in, nullptr, false);
-  if (content.is_discarded()) return fail(ErrorCode::invalid, "demo/content.json is not valid JSON");
+  if (content.is_discarded())
+    return fail(ErrorCode::invalid, "demo/content.json is not valid JSON");
 
   for (const auto& s : content.at("sections")) {
     for (const auto& ed : editions) {
@@ -40,7 +41,8 @@ Result<int> load_demo(Application& app) {
   std::map<std::string, std::string> section_slug;  // "<key>/<edition>" → slug
   for (const auto& s : content["sections"])
     for (const auto& ed : editions)
-      if (s["editions"].contains(ed)) section_slug[s["key"].get<std::string>() + "/" + ed] = s["editions"][ed]["slug"];
+      if (s["editions"].contains(ed))
+        section_slug[s["key"].get<std::string>() + "/" + ed] = s["editions"][ed]["slug"];
 
   fs::path media = fs::path(app.config().data_dir) / "media";
   std::map<std::string, std::map<std::string, std::int64_t>> ids;  // story key → edition → id
@@ -51,7 +53,8 @@ Result<int> load_demo(Application& app) {
     std::string image = story.at("image");
     std::error_code ec;
     fs::copy_file(dir / "images" / image, media / image, fs::copy_options::overwrite_existing, ec);
-    if (ec) return fail(ErrorCode::invalid, "cannot copy demo image " + image + ": " + ec.message());
+    if (ec)
+      return fail(ErrorCode::invalid, "cannot copy demo image " + image + ": " + ec.message());
     std::optional<std::int64_t> first;
     for (const auto& ed : editions) {
       if (!story.at("editions").contains(ed)) continue;
@@ -66,11 +69,13 @@ Result<int> load_demo(Application& app) {
       input.author = story.value("author", "");
       input.tags = story.value("tags", std::vector<std::string>{});
       input.top = story.value("top", false);
-      input.image = domain::Image{"/media/" + image, e.at("caption"), story.value("credit", ""), 1600, 900};
+      input.image =
+          domain::Image{"/media/" + image, e.at("caption"), story.value("credit", ""), 1600, 900};
       input.published_at = now - story.value("hours_ago", 1) * 3600'000LL;
       if (first) input.translation_of = *first;
       auto a = articles.create(input);
-      if (!a) return fail(a.error().code, "demo story " + key + " (" + ed + "): " + a.error().message);
+      if (!a)
+        return fail(a.error().code, "demo story " + key + " (" + ed + "): " + a.error().message);
       if (!first) first = a->id;
       ids[key][ed] = a->id;
       ++created;

@@ -89,7 +89,8 @@ std::optional<Millis> parse_rfc3339(std::string_view s) {
   }
   if (pos != s.size()) return std::nullopt;
   using namespace std::chrono;
-  auto ymd = year_month_day{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  auto ymd =
+      year_month_day{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
   if (!ymd.ok()) return std::nullopt;
   auto days = sys_days{ymd}.time_since_epoch().count();
   Millis secs = static_cast<Millis>(days) * 86400 + h * 3600 + mi * 60 + se - offset_min * 60;

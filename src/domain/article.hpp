@@ -22,7 +22,9 @@ struct Image {
 
 enum class ArticleStatus { draft, published };
 
-inline const char* to_string(ArticleStatus s) { return s == ArticleStatus::draft ? "draft" : "published"; }
+inline const char* to_string(ArticleStatus s) {
+  return s == ArticleStatus::draft ? "draft" : "published";
+}
 
 struct Section {
   std::int64_t id = 0;
@@ -51,8 +53,8 @@ struct Article {
   std::optional<Millis> published_at;
   Millis created_at = 0;
   Millis updated_at = 0;
-  int version = 1;  // bumped by every update; revisions keep the old ones
-  std::int64_t translation_group = 0;  // articles sharing it translate each other; 0 = none
+  int version = 1;                        // bumped by every update; revisions keep the old ones
+  std::int64_t translation_group = 0;     // articles sharing it translate each other; 0 = none
   std::vector<std::int64_t> related_ids;  // chosen related articles, in order
 };
 

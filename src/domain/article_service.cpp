@@ -12,13 +12,15 @@ namespace {
 
 // Slugs that would shadow a page route under /{edition}/.
 const std::set<std::string, std::less<>> kReservedSectionSlugs = {
-    "articles", "ticker", "live", "chats", "search", "account", "admin", "api",
-    "static", "media", "feed.atom", "feed.rss", "tags"};
+    "articles", "ticker", "live",  "chats",     "search",   "account", "admin",
+    "api",      "static", "media", "feed.atom", "feed.rss", "tags"};
 
 std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
     s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
     s.remove_suffix(1);
   return std::string(s);
 }
@@ -28,9 +30,12 @@ Result<std::string> checked_text(const std::string& value, std::size_t max_chars
   std::string v = trim(value);
   long len = text::utf8_length(v);
   if (len < 0) return fail(ErrorCode::invalid, std::string(field) + " is not valid UTF-8", field);
-  if (required && len == 0) return fail(ErrorCode::invalid, std::string(field) + " must not be empty", field);
+  if (required && len == 0)
+    return fail(ErrorCode::invalid, std::string(field) + " must not be empty", field);
   if (static_cast<std::size_t>(len) > max_chars)
-    return fail(ErrorCode::invalid, std::string(field) + " is longer than " + std::to_string(max_chars) + " characters", field);
+    return fail(ErrorCode::invalid,
+                std::string(field) + " is longer than " + std::to_string(max_chars) + " characters",
+                field);
   // Control characters have no place in a headline or caption.
   for (unsigned char c : v)
     if (c < 0x20 && c != '\n' && c != '\t' && c != '\r')
@@ -43,7 +48,8 @@ bool is_valid_image_url(std::string_view url) {
   if (url.starts_with("/media/")) return url.find("..") == std::string_view::npos;
   if (!url.starts_with("https://") || url.size() < 9) return false;
   return std::none_of(url.begin(), url.end(), [](char c) {
-    return c == '"' || c == '\'' || c == '<' || c == '>' || c == ' ' || static_cast<unsigned char>(c) < 0x20;
+    return c == '"' || c == '\'' || c == '<' || c == '>' || c == ' ' ||
+           static_cast<unsigned char>(c) < 0x20;
   });
 }
 
@@ -66,7 +72,8 @@ std::optional<ArticleCursor> decode_cursor(std::string_view s) {
   auto dot = s.find('.');
   if (dot == std::string_view::npos) return std::nullopt;
   ArticleCursor c;
-  if (!parse(s.substr(0, dot), c.published_at) || !parse(s.substr(dot + 1), c.id)) return std::nullopt;
+  if (!parse(s.substr(0, dot), c.published_at) || !parse(s.substr(dot + 1), c.id))
+    return std::nullopt;
   return c;
 }
 
@@ -83,33 +90,43 @@ Result<Section> ArticleService::section(std::string_view edition, std::string_vi
   return store_.articles().section_by_slug(edition, slug);
 }
 
-Result<Section> ArticleService::create_section(std::string edition, std::string slug, std::string name, int position) {
+Result<Section> ArticleService::create_section(std::string edition, std::string slug,
+                                               std::string name, int position) {
   if (!editions_.contains(edition)) return fail(ErrorCode::invalid, "unknown edition", "edition");
   if (!text::is_valid_slug(slug) || kReservedSectionSlugs.contains(slug))
-    return fail(ErrorCode::invalid, "the section slug must be lower-case words joined by hyphens and not a reserved word", "slug");
+    return fail(
+        ErrorCode::invalid,
+        "the section slug must be lower-case words joined by hyphens and not a reserved word",
+        "slug");
   auto n = checked_text(name, 80, "name", true);
   if (!n) return std::unexpected(n.error());
-  auto s = store_.articles().create_section(Section{0, std::move(edition), std::move(slug), *n, position});
+  auto s = store_.articles().create_section(
+      Section{0, std::move(edition), std::move(slug), *n, position});
   if (s) generation_.fetch_add(1, std::memory_order_acq_rel);
   return s;
 }
 
 Result<Article> ArticleService::published(std::string_view edition, std::string_view slug) {
-  if (!editions_.contains(edition) || !text::is_valid_slug(slug)) return fail(ErrorCode::not_found, "no such article");
+  if (!editions_.contains(edition) || !text::is_valid_slug(slug))
+    return fail(ErrorCode::not_found, "no such article");
   auto a = store_.articles().by_slug(edition, slug);
-  if (a && a->status != ArticleStatus::published) return fail(ErrorCode::not_found, "no such article");
+  if (a && a->status != ArticleStatus::published)
+    return fail(ErrorCode::not_found, "no such article");
   return a;
 }
 
 Result<Article> ArticleService::by_id(std::int64_t id, bool include_drafts) {
   auto a = store_.articles().by_id(id);
-  if (a && !include_drafts && a->status != ArticleStatus::published) return fail(ErrorCode::not_found, "no such article");
+  if (a && !include_drafts && a->status != ArticleStatus::published)
+    return fail(ErrorCode::not_found, "no such article");
   return a;
 }
 
 Result<ArticlePage> ArticleService::list(const ArticleQuery& query) {
-  if (!editions_.contains(query.edition)) return fail(ErrorCode::invalid, "unknown edition", "edition");
-  if (query.limit < 1 || query.limit > 100) return fail(ErrorCode::invalid, "limit must be between 1 and 100", "limit");
+  if (!editions_.contains(query.edition))
+    return fail(ErrorCode::invalid, "unknown edition", "edition");
+  if (query.limit < 1 || query.limit > 100)
+    return fail(ErrorCode::invalid, "limit must be between 1 and 100", "limit");
   return store_.articles().list(query);
 }
 
@@ -129,7 +146,8 @@ Result<std::vector<Article>> ArticleService::related(const Article& article, int
     if (!by_tags) return std::unexpected(by_tags.error());
     for (auto& a : *by_tags) {
       if (static_cast<int>(out.size()) >= limit) break;
-      bool dup = std::any_of(out.begin(), out.end(), [&](const Article& x) { return x.id == a.id; });
+      bool dup =
+          std::any_of(out.begin(), out.end(), [&](const Article& x) { return x.id == a.id; });
       if (!dup) out.push_back(std::move(a));
     }
   }
@@ -146,7 +164,8 @@ Result<std::map<std::string, Article>> ArticleService::translations(const Articl
       continue;
     }
     auto a = store_.articles().by_id(id);
-    if (a && a->status == ArticleStatus::published && editions_.contains(edition)) out.emplace(edition, std::move(*a));
+    if (a && a->status == ArticleStatus::published && editions_.contains(edition))
+      out.emplace(edition, std::move(*a));
   }
   return out;
 }
@@ -155,18 +174,22 @@ Result<void> ArticleService::validate_and_apply(const ArticleInput& in, Article&
   auto& repo = store_.articles();
   if (creating) {
     if (!in.edition) return fail(ErrorCode::invalid, "edition is required", "edition");
-    if (!editions_.contains(*in.edition)) return fail(ErrorCode::invalid, "unknown edition", "edition");
+    if (!editions_.contains(*in.edition))
+      return fail(ErrorCode::invalid, "unknown edition", "edition");
     a.edition = *in.edition;
     if (!in.section) return fail(ErrorCode::invalid, "section is required", "section");
     if (!in.headline) return fail(ErrorCode::invalid, "headline is required", "headline");
   } else if (in.edition && *in.edition != a.edition) {
-    return fail(ErrorCode::invalid, "an article cannot move to another edition; create a translation instead", "edition");
+    return fail(ErrorCode::invalid,
+                "an article cannot move to another edition; create a translation instead",
+                "edition");
   }
   if (in.section) {
     auto s = repo.section_by_slug(a.edition, *in.section);
     if (!s) {
       if (s.error().code == ErrorCode::not_found)
-        return fail(ErrorCode::invalid, "no section '" + *in.section + "' in edition " + a.edition, "section");
+        return fail(ErrorCode::invalid, "no section '" + *in.section + "' in edition " + a.edition,
+                    "section");
       return std::unexpected(s.error());
     }
     a.section_id = s->id;
@@ -185,8 +208,10 @@ Result<void> ArticleService::validate_and_apply(const ArticleInput& in, Article&
   }
   if (in.body) {
     if (in.body->size() > limits_.body)
-      return fail(ErrorCode::invalid, "body is longer than " + std::to_string(limits_.body) + " bytes", "body");
-    if (text::utf8_length(*in.body) < 0) return fail(ErrorCode::invalid, "body is not valid UTF-8", "body");
+      return fail(ErrorCode::invalid,
+                  "body is longer than " + std::to_string(limits_.body) + " bytes", "body");
+    if (text::utf8_length(*in.body) < 0)
+      return fail(ErrorCode::invalid, "body is not valid UTF-8", "body");
     a.body = *in.body;
     a.body_html = text::markdown_to_html(a.body);
   }
@@ -201,13 +226,15 @@ Result<void> ArticleService::validate_and_apply(const ArticleInput& in, Article&
     } else {
       Image img = **in.image;
       if (!is_valid_image_url(img.url))
-        return fail(ErrorCode::invalid, "image.url must be a /media/ path or an https URL", "image.url");
+        return fail(ErrorCode::invalid, "image.url must be a /media/ path or an https URL",
+                    "image.url");
       auto cap = checked_text(img.caption, limits_.caption, "image.caption", false);
       if (!cap) return std::unexpected(cap.error());
       auto cred = checked_text(img.credit, limits_.credit, "image.credit", false);
       if (!cred) return std::unexpected(cred.error());
       if (img.width < 1 || img.width > 20000 || img.height < 1 || img.height > 20000)
-        return fail(ErrorCode::invalid, "image.width and image.height must be between 1 and 20000", "image");
+        return fail(ErrorCode::invalid, "image.width and image.height must be between 1 and 20000",
+                    "image");
       img.caption = *cap;
       img.credit = *cred;
       a.image = img;
@@ -219,7 +246,8 @@ Result<void> ArticleService::validate_and_apply(const ArticleInput& in, Article&
     std::vector<std::string> tags;
     for (const auto& t : *in.tags) {
       if (!text::is_valid_slug(t) || t.size() > limits_.tag)
-        return fail(ErrorCode::invalid, "tag '" + t + "' must be lower-case words joined by hyphens", "tags");
+        return fail(ErrorCode::invalid,
+                    "tag '" + t + "' must be lower-case words joined by hyphens", "tags");
       if (std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(t);
     }
     a.tags = std::move(tags);
@@ -228,28 +256,36 @@ Result<void> ArticleService::validate_and_apply(const ArticleInput& in, Article&
   if (in.published_at) a.published_at = *in.published_at;
   if (in.slug) {
     if (!text::is_valid_slug(*in.slug))
-      return fail(ErrorCode::invalid, "slug must be lower-case ASCII words joined by hyphens, at most 80 characters", "slug");
+      return fail(ErrorCode::invalid,
+                  "slug must be lower-case ASCII words joined by hyphens, at most 80 characters",
+                  "slug");
     a.slug = *in.slug;
   } else if (creating) {
     a.slug = text::slugify(a.headline);
-    if (a.slug.empty()) return fail(ErrorCode::invalid, "cannot derive a slug from the headline; give one", "slug");
+    if (a.slug.empty())
+      return fail(ErrorCode::invalid, "cannot derive a slug from the headline; give one", "slug");
   }
   if (in.related) {
     if (in.related->size() > limits_.related)
-      return fail(ErrorCode::invalid, "at most " + std::to_string(limits_.related) + " related articles", "related");
+      return fail(ErrorCode::invalid,
+                  "at most " + std::to_string(limits_.related) + " related articles", "related");
     std::vector<std::int64_t> ids;
     for (auto id : *in.related) {
-      if (id == a.id) return fail(ErrorCode::invalid, "an article cannot be related to itself", "related");
+      if (id == a.id)
+        return fail(ErrorCode::invalid, "an article cannot be related to itself", "related");
       auto r = repo.by_id(id);
       if (!r || r->edition != a.edition)
-        return fail(ErrorCode::invalid, "related article " + std::to_string(id) + " does not exist in this edition", "related");
+        return fail(ErrorCode::invalid,
+                    "related article " + std::to_string(id) + " does not exist in this edition",
+                    "related");
       if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
     }
     a.related_ids = std::move(ids);
   }
   if (in.translation_of) {
     auto other = repo.by_id(*in.translation_of);
-    if (!other) return fail(ErrorCode::invalid, "translation_of names no article", "translation_of");
+    if (!other)
+      return fail(ErrorCode::invalid, "translation_of names no article", "translation_of");
     if (other->edition == a.edition)
       return fail(ErrorCode::invalid, "a translation must be in another edition", "translation_of");
     std::int64_t group = other->translation_group != 0 ? other->translation_group : other->id;
@@ -257,7 +293,8 @@ Result<void> ArticleService::validate_and_apply(const ArticleInput& in, Article&
     if (!members) return std::unexpected(members.error());
     auto it = members->find(a.edition);
     if (it != members->end() && it->second != a.id)
-      return fail(ErrorCode::conflict, "that story already has a translation in edition " + a.edition, "translation_of");
+      return fail(ErrorCode::conflict,
+                  "that story already has a translation in edition " + a.edition, "translation_of");
     a.translation_group = group;
   }
   return {};
@@ -274,11 +311,15 @@ Result<Article> ArticleService::create(const ArticleInput& input) {
   return store_.articles().by_id(stored->id);
 }
 
-Result<Article> ArticleService::update(std::int64_t id, const ArticleInput& input, std::optional<int> expected_version) {
+Result<Article> ArticleService::update(std::int64_t id, const ArticleInput& input,
+                                       std::optional<int> expected_version) {
   auto current = store_.articles().by_id(id);
   if (!current) return current;
   if (expected_version && *expected_version != current->version)
-    return fail(ErrorCode::conflict, "the article was changed meanwhile (version " + std::to_string(current->version) + "); reload and retry", "version");
+    return fail(ErrorCode::conflict,
+                "the article was changed meanwhile (version " + std::to_string(current->version) +
+                    "); reload and retry",
+                "version");
   Article a = *current;
   if (auto r = validate_and_apply(input, a, false); !r) return std::unexpected(r.error());
   a.updated_at = now_millis();

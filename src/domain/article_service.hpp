@@ -52,7 +52,8 @@ class ArticleService {
 
   Result<std::vector<Section>> sections(std::string_view edition);
   Result<Section> section(std::string_view edition, std::string_view slug);
-  Result<Section> create_section(std::string edition, std::string slug, std::string name, int position);
+  Result<Section> create_section(std::string edition, std::string slug, std::string name,
+                                 int position);
 
   /// A published article by slug; drafts are not_found for readers.
   Result<Article> published(std::string_view edition, std::string_view slug);
@@ -69,14 +70,17 @@ class ArticleService {
   Result<Article> create(const ArticleInput& input);
   /// Changes the given fields, keeping a revision; conflict when
   /// `expected_version` is set and stale.
-  Result<Article> update(std::int64_t id, const ArticleInput& input, std::optional<int> expected_version);
+  Result<Article> update(std::int64_t id, const ArticleInput& input,
+                         std::optional<int> expected_version);
   /// Publishes a draft (published_at = now unless set); publishing twice is fine.
   Result<Article> publish(std::int64_t id);
 
   /// Bumped after every successful write; page caches compare against it.
   std::uint64_t content_generation() const { return generation_.load(std::memory_order_acquire); }
   /// Called after every successful write (cache invalidation, later the bus).
-  void on_change(std::function<void(const Article&)> listener) { listeners_.push_back(std::move(listener)); }
+  void on_change(std::function<void(const Article&)> listener) {
+    listeners_.push_back(std::move(listener));
+  }
 
  private:
   Result<void> validate_and_apply(const ArticleInput& in, Article& a, bool creating);

@@ -35,7 +35,8 @@ std::string Editions::preferred(std::string_view header) const {
     while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
     while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
     std::string primary;
-    for (char c : tag.substr(0, tag.find('-'))) primary += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char c : tag.substr(0, tag.find('-')))
+      primary += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (q > best_q && contains(primary)) {
       best = primary;
       best_q = q;

@@ -27,7 +27,9 @@ inline std::optional<Role> parse_role(std::string_view text) {
   return std::nullopt;
 }
 /// True when `have` may do what `need` may do (admin > editor > moderator > reader).
-inline bool role_at_least(Role have, Role need) { return static_cast<int>(have) >= static_cast<int>(need); }
+inline bool role_at_least(Role have, Role need) {
+  return static_cast<int>(have) >= static_cast<int>(need);
+}
 
 /// A bearer token for machine clients. Only a hash of the secret is stored.
 struct ApiToken {

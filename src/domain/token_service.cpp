@@ -23,10 +23,13 @@ std::string TokenService::hash_secret(std::string_view secret) {
 
 Result<IssuedToken> TokenService::create(std::string name, Role role) {
   ensure_sodium();
-  if (name.empty() || name.size() > 64) return fail(ErrorCode::invalid, "the token name must have 1 to 64 characters", "name");
+  if (name.empty() || name.size() > 64)
+    return fail(ErrorCode::invalid, "the token name must have 1 to 64 characters", "name");
   for (char c : name)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
-      return fail(ErrorCode::invalid, "the token name may hold letters, digits, '-', '_' and '.'", "name");
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_' || c == '.'))
+      return fail(ErrorCode::invalid, "the token name may hold letters, digits, '-', '_' and '.'",
+                  "name");
   unsigned char raw[32];
   randombytes_buf(raw, sizeof raw);
   char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
@@ -42,15 +45,19 @@ Result<IssuedToken> TokenService::create(std::string name, Role role) {
   return IssuedToken{*stored, secret};
 }
 
-Result<void> TokenService::revoke(std::string_view name) { return store_.tokens().revoke(name, now_millis()); }
+Result<void> TokenService::revoke(std::string_view name) {
+  return store_.tokens().revoke(name, now_millis());
+}
 
 Result<std::vector<ApiToken>> TokenService::list() { return store_.tokens().list(); }
 
 Result<ApiToken> TokenService::authenticate(std::string_view secret) {
-  if (!secret.starts_with("dp_") || secret.size() > 100) return fail(ErrorCode::unauthorized, "invalid token");
+  if (!secret.starts_with("dp_") || secret.size() > 100)
+    return fail(ErrorCode::unauthorized, "invalid token");
   auto t = store_.tokens().active_by_hash(hash_secret(secret));
   if (!t) {
-    if (t.error().code == ErrorCode::not_found) return fail(ErrorCode::unauthorized, "invalid or revoked token");
+    if (t.error().code == ErrorCode::not_found)
+      return fail(ErrorCode::unauthorized, "invalid or revoked token");
     return std::unexpected(t.error());
   }
   return t;

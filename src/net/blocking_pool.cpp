@@ -13,7 +13,9 @@ struct BlockingPool::Impl {
 BlockingPool::BlockingPool(std::size_t threads) : impl_(std::make_unique<Impl>(threads)) {}
 BlockingPool::~BlockingPool() { stop(); }
 
-void BlockingPool::post(std::function<void()> work) { boost::asio::post(impl_->pool, std::move(work)); }
+void BlockingPool::post(std::function<void()> work) {
+  boost::asio::post(impl_->pool, std::move(work));
+}
 
 void BlockingPool::stop() { impl_->pool.join(); }
 

@@ -51,8 +51,7 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
     std::string key;
     if (!percent_decode(part.substr(0, eq), key, true) || key != name) continue;
     std::string value;
-    if (eq != std::string_view::npos && !percent_decode(part.substr(eq + 1), value, true))
-      continue;
+    if (eq != std::string_view::npos && !percent_decode(part.substr(eq + 1), value, true)) continue;
     return value;
   }
   return std::nullopt;

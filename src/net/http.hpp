@@ -18,9 +18,9 @@ const char* to_string(Method m);
 
 struct Request {
   Method method = Method::get;
-  std::string target;  // as sent: path plus query
-  std::string path;    // percent-decoded path
-  std::string query;   // raw query string without '?'
+  std::string target;                                        // as sent: path plus query
+  std::string path;                                          // percent-decoded path
+  std::string query;                                         // raw query string without '?'
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
   std::string body;
   std::vector<std::pair<std::string, std::string>> params;  // from the route pattern

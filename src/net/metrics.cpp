@@ -6,18 +6,21 @@ namespace depesche::net {
 
 Metrics::Metrics(std::vector<std::string> route_names) : route_names_(std::move(route_names)) {
   route_names_.push_back("unmatched");
-  for (std::size_t i = 0; i < route_names_.size(); ++i) stats_.push_back(std::make_unique<RouteStats>());
+  for (std::size_t i = 0; i < route_names_.size(); ++i)
+    stats_.push_back(std::make_unique<RouteStats>());
 }
 
 void Metrics::record(std::size_t route_index, int status, std::int64_t micros) {
   if (route_index >= stats_.size()) route_index = unmatched_index();
   RouteStats& s = *stats_[route_index];
-  if (status >= 100 && status < 600) s.by_status[status - 100].fetch_add(1, std::memory_order_relaxed);
+  if (status >= 100 && status < 600)
+    s.by_status[status - 100].fetch_add(1, std::memory_order_relaxed);
   std::size_t b = 0;
   while (b < kBucketsMicros.size() && micros > kBucketsMicros[b]) ++b;
   s.buckets[b].fetch_add(1, std::memory_order_relaxed);
   s.count.fetch_add(1, std::memory_order_relaxed);
-  s.sum_micros.fetch_add(static_cast<std::uint64_t>(micros < 0 ? 0 : micros), std::memory_order_relaxed);
+  s.sum_micros.fetch_add(static_cast<std::uint64_t>(micros < 0 ? 0 : micros),
+                         std::memory_order_relaxed);
 }
 
 std::string Metrics::render() const {
@@ -27,7 +30,8 @@ std::string Metrics::render() const {
     log::append_json_escaped(l, route);  // same escaping rules as Prometheus label values
     return l;
   };
-  out += "# HELP depesche_http_requests_total HTTP requests answered, by route pattern and status.\n";
+  out +=
+      "# HELP depesche_http_requests_total HTTP requests answered, by route pattern and status.\n";
   out += "# TYPE depesche_http_requests_total counter\n";
   for (std::size_t r = 0; r < stats_.size(); ++r)
     for (int st = 0; st < 500; ++st) {
@@ -36,7 +40,8 @@ std::string Metrics::render() const {
       out += "depesche_http_requests_total{route=\"" + label(route_names_[r]) + "\",status=\"" +
              std::to_string(st + 100) + "\"} " + std::to_string(n) + "\n";
     }
-  out += "# HELP depesche_http_request_duration_seconds Time from request read to response queued.\n";
+  out +=
+      "# HELP depesche_http_request_duration_seconds Time from request read to response queued.\n";
   out += "# TYPE depesche_http_request_duration_seconds histogram\n";
   for (std::size_t r = 0; r < stats_.size(); ++r) {
     const RouteStats& s = *stats_[r];

@@ -22,7 +22,9 @@ class Metrics {
   std::size_t unmatched_index() const { return route_names_.size() - 1; }
   void connection_opened() { open_connections_.fetch_add(1, std::memory_order_relaxed); }
   void connection_closed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
-  std::int64_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
+  std::int64_t open_connections() const {
+    return open_connections_.load(std::memory_order_relaxed);
+  }
 
   /// The text exposition format, version 0.0.4.
   std::string render() const;

@@ -19,10 +19,13 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return out;
 }
 
-bool is_param(std::string_view seg) { return seg.size() > 2 && seg.front() == '{' && seg.back() == '}'; }
+bool is_param(std::string_view seg) {
+  return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
+}
 
 // Scores how literal a match is, so the most specific pattern wins.
-std::optional<int> match_pattern(std::string_view pattern, const std::vector<std::string_view>& segs,
+std::optional<int> match_pattern(std::string_view pattern,
+                                 const std::vector<std::string_view>& segs,
                                  std::vector<std::pair<std::string, std::string>>& params,
                                  std::string_view full_path) {
   auto pat = split_path(pattern);
@@ -54,11 +57,13 @@ std::optional<int> match_pattern(std::string_view pattern, const std::vector<std
 
 }  // namespace
 
-void Router::add(std::vector<Method> methods, std::string pattern, Handler handler, FastHandler fast) {
+void Router::add(std::vector<Method> methods, std::string pattern, Handler handler,
+                 FastHandler fast) {
   if (std::find(methods.begin(), methods.end(), Method::get) != methods.end() &&
       std::find(methods.begin(), methods.end(), Method::head) == methods.end())
     methods.push_back(Method::head);
-  Route r{std::move(methods), std::move(pattern), std::move(handler), std::move(fast), routes_.size()};
+  Route r{std::move(methods), std::move(pattern), std::move(handler), std::move(fast),
+          routes_.size()};
   routes_.push_back(std::move(r));
 }
 

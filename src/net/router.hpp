@@ -23,7 +23,7 @@ struct Route {
   std::vector<Method> methods;
   std::string pattern;
   Handler handler;
-  FastHandler fast;  // optional
+  FastHandler fast;       // optional
   std::size_t index = 0;  // position in the table, for metrics
 };
 
@@ -36,9 +36,9 @@ class Router {
   void set_not_found(Handler handler) { not_found_ = std::move(handler); }
 
   struct Match {
-    const Route* route = nullptr;       // null: no path matched
-    bool method_allowed = true;         // false: path matched, method did not
-    std::string allow;                  // for 405's Allow header
+    const Route* route = nullptr;  // null: no path matched
+    bool method_allowed = true;    // false: path matched, method did not
+    std::string allow;             // for 405's Allow header
   };
   /// Finds the route and fills `req.params` and `req.route`.
   Match match(Request& req) const;

@@ -1,6 +1,5 @@
 #include "net/server.hpp"
 
-#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange unincluded
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -18,6 +17,7 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_set>
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange unincluded
 
 #include "base/log.hpp"
 #include "net/blocking_pool.hpp"
@@ -126,7 +126,9 @@ std::string Server::bind() {
     ::setsockopt(w->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     boost::system::error_code ec;
     w->acceptor.bind(ep, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + I.opts.host + ":" + std::to_string(port) + ": " + ec.message());
+    if (ec)
+      throw std::runtime_error("cannot listen on " + I.opts.host + ":" + std::to_string(port) +
+                               ": " + ec.message());
     w->acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) throw std::runtime_error("cannot listen: " + ec.message());
     port = w->acceptor.local_endpoint().port();
@@ -181,7 +183,8 @@ void Server::run() {
           return;
         }
         if (std::chrono::steady_clock::now() > *deadline) {
-          log::warn("shutdown timeout: closing connections still busy", {{"connections", static_cast<std::int64_t>(remaining->load())}});
+          log::warn("shutdown timeout: closing connections still busy",
+                    {{"connections", static_cast<std::int64_t>(remaining->load())}});
           signals.cancel();
           guard.reset();
           for (auto& w : I.workers) w->ctx.stop();
@@ -300,7 +303,8 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
     boost::system::error_code ec;
     session.busy = false;
     session.stream.expires_after(first_request ? opts.read_timeout : opts.idle_timeout);
-    co_await http::async_read_header(session.stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    co_await http::async_read_header(session.stream, buffer, parser,
+                                     asio::redirect_error(use_awaitable, ec));
     session.busy = true;
     auto started = std::chrono::steady_clock::now();
     if (!ec && !parser.is_done()) {
@@ -311,7 +315,8 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
       }
       if (!ec) {
         session.stream.expires_after(opts.read_timeout);
-        co_await http::async_read(session.stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+        co_await http::async_read(session.stream, buffer, parser,
+                                  asio::redirect_error(use_awaitable, ec));
       }
     }
     first_request = false;
@@ -327,9 +332,11 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
         if (buffer.size() == 0) break;  // idle keep-alive connection
         res = plain_error(408, "Request timeout");
       } else if (ec == http::error::header_limit) {
-        res = plain_error(431, "Request headers too large (limit " + std::to_string(opts.max_header_bytes) + " bytes)");
+        res = plain_error(431, "Request headers too large (limit " +
+                                   std::to_string(opts.max_header_bytes) + " bytes)");
       } else if (ec == http::error::body_limit) {
-        res = plain_error(413, "Request body too large (limit " + std::to_string(opts.max_body_bytes) + " bytes)");
+        res = plain_error(413, "Request body too large (limit " +
+                                   std::to_string(opts.max_body_bytes) + " bytes)");
       } else if (ec == http::error::partial_message) {
         break;
       } else {
@@ -339,7 +346,8 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
       req.request_id = next_request_id();
     } else {
       auto& msg = parser.get();
-      req.method = parse_method(std::string_view(msg.method_string().data(), msg.method_string().size()));
+      req.method =
+          parse_method(std::string_view(msg.method_string().data(), msg.method_string().size()));
       req.target.assign(msg.target().data(), msg.target().size());
       req.request_id = next_request_id();
       req.remote_address = remote;
@@ -359,13 +367,15 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
         for (const auto& f : msg) {
           std::string name(f.name_string().data(), f.name_string().size());
           for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-          req.headers.emplace_back(std::move(name), std::string(f.value().data(), f.value().size()));
+          req.headers.emplace_back(std::move(name),
+                                   std::string(f.value().data(), f.value().size()));
         }
         req.body = std::move(msg.body());
         try {
           res = co_await dispatch(req);
         } catch (const std::exception& e) {
-          log::error("handler failed", {{"request_id", req.request_id}, {"route", req.route}, {"error", e.what()}});
+          log::error("handler failed",
+                     {{"request_id", req.request_id}, {"route", req.route}, {"error", e.what()}});
           res = plain_error(500, "Internal server error (request " + req.request_id + ")");
         }
       }
@@ -403,16 +413,24 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
     tail += "\r\n\r\n";
     std::array<asio::const_buffer, 4> bufs{
         asio::buffer(head), res.shared_head ? asio::buffer(*res.shared_head) : asio::const_buffer{},
-        asio::buffer(tail), no_body ? asio::const_buffer{} : asio::buffer(body.data(), body.size())};
+        asio::buffer(tail),
+        no_body ? asio::const_buffer{} : asio::buffer(body.data(), body.size())};
     session.stream.expires_after(opts.read_timeout);
     co_await asio::async_write(session.stream, bufs, asio::redirect_error(use_awaitable, ec));
-    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
-    metrics.record(req.route.empty() ? metrics.unmatched_index() : req.route_index, res.status, micros);
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+    metrics.record(req.route.empty() ? metrics.unmatched_index() : req.route_index, res.status,
+                   micros);
     if (opts.access_log)
-      log::info("access", {{"request_id", req.request_id}, {"method", to_string(req.method)},
-                           {"path", req.path}, {"route", req.route}, {"status", res.status},
+      log::info("access", {{"request_id", req.request_id},
+                           {"method", to_string(req.method)},
+                           {"path", req.path},
+                           {"route", req.route},
+                           {"status", res.status},
                            {"bytes", static_cast<std::int64_t>(no_body ? 0 : body.size())},
-                           {"duration_us", static_cast<std::int64_t>(micros)}, {"remote", remote}});
+                           {"duration_us", static_cast<std::int64_t>(micros)},
+                           {"remote", remote}});
     if (ec || close_after) break;
   }
   boost::system::error_code ignored;

@@ -20,8 +20,8 @@ struct ServerOptions {
   std::size_t io_threads = 1;
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
-  std::chrono::milliseconds read_timeout{10'000};   // a started request must arrive by then
-  std::chrono::milliseconds idle_timeout{60'000};   // keep-alive connections idle this long close
+  std::chrono::milliseconds read_timeout{10'000};  // a started request must arrive by then
+  std::chrono::milliseconds idle_timeout{60'000};  // keep-alive connections idle this long close
   std::chrono::milliseconds shutdown_timeout{10'000};  // in-flight requests get this long on stop
   bool access_log = true;
 };

@@ -19,22 +19,39 @@ char32_t next_code_point(std::string_view s, std::size_t& i) {
 const char* transliterate(char32_t cp) {
   // German
   switch (cp) {
-    case U'ä': case U'Ä': return "ae";
-    case U'ö': case U'Ö': return "oe";
-    case U'ü': case U'Ü': return "ue";
+    case U'ä':
+    case U'Ä': return "ae";
+    case U'ö':
+    case U'Ö': return "oe";
+    case U'ü':
+    case U'Ü': return "ue";
     case U'ß': return "ss";
-    case U'é': case U'è': case U'ê': case U'ë': case U'É': return "e";
-    case U'á': case U'à': case U'â': case U'Á': return "a";
-    case U'í': case U'ì': case U'î': case U'ï': return "i";
-    case U'ó': case U'ò': case U'ô': return "o";
-    case U'ú': case U'ù': case U'û': return "u";
+    case U'é':
+    case U'è':
+    case U'ê':
+    case U'ë':
+    case U'É': return "e";
+    case U'á':
+    case U'à':
+    case U'â':
+    case U'Á': return "a";
+    case U'í':
+    case U'ì':
+    case U'î':
+    case U'ï': return "i";
+    case U'ó':
+    case U'ò':
+    case U'ô': return "o";
+    case U'ú':
+    case U'ù':
+    case U'û': return "u";
     case U'ç': return "c";
     case U'ñ': return "n";
   }
   // Russian (a readable, BGN/PCGN-like scheme)
   static const char* const kCyrillic[] = {
-      "a", "b", "v", "g", "d", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p",
-      "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"};
+      "a", "b", "v", "g", "d", "e",  "zh", "z",  "i",  "y",    "k", "l", "m", "n", "o",  "p",
+      "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "",  "y", "",  "e", "yu", "ya"};
   if (cp >= U'а' && cp <= U'я') return kCyrillic[cp - U'а'];
   if (cp >= U'А' && cp <= U'Я') return kCyrillic[cp - U'А'];
   if (cp == U'ё' || cp == U'Ё') return "e";
@@ -61,9 +78,12 @@ std::string slugify(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
     char32_t cp = next_code_point(text, i);
     std::string piece;
-    if ((cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9')) piece = static_cast<char>(cp);
-    else if (cp >= 'A' && cp <= 'Z') piece = static_cast<char>(cp - 'A' + 'a');
-    else if (const char* t = transliterate(cp)) piece = t;
+    if ((cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9'))
+      piece = static_cast<char>(cp);
+    else if (cp >= 'A' && cp <= 'Z')
+      piece = static_cast<char>(cp - 'A' + 'a');
+    else if (const char* t = transliterate(cp))
+      piece = t;
     if (piece.empty()) {
       // Soft and hard signs transliterate to nothing and must not split words.
       if (cp != U'ь' && cp != U'ъ' && cp != U'Ь' && cp != U'Ъ') pending_hyphen = !out.empty();

@@ -29,7 +29,8 @@ Result<std::unique_ptr<Catalog>> Catalog::load(const std::string& dir, const std
     auto j = nlohmann::json::parse(in);
     if (!j.is_object()) return fail(ErrorCode::invalid, path + ": must be a JSON object");
     for (auto& [k, v] : j.items()) {
-      if (!v.is_string()) return fail(ErrorCode::invalid, path + ": value of '" + k + "' is not a string");
+      if (!v.is_string())
+        return fail(ErrorCode::invalid, path + ": value of '" + k + "' is not a string");
       c->entries_.emplace(k, v.get<std::string>());
     }
   } catch (const nlohmann::json::exception& e) {
@@ -39,10 +40,12 @@ Result<std::unique_ptr<Catalog>> Catalog::load(const std::string& dir, const std
   for (const auto& [k, v] : c->entries_) {
     UErrorCode status = U_ZERO_ERROR;
     icu::MessageFormat probe(icu::UnicodeString::fromUTF8(v), locale, status);
-    if (U_FAILURE(status)) return fail(ErrorCode::invalid, path + ": '" + k + "' is not a valid ICU message");
+    if (U_FAILURE(status))
+      return fail(ErrorCode::invalid, path + ": '" + k + "' is not a valid ICU message");
   }
   UErrorCode status = U_ZERO_ERROR;
-  c->date_format_.reset(icu::DateFormat::createDateTimeInstance(icu::DateFormat::kLong, icu::DateFormat::kShort, locale));
+  c->date_format_.reset(icu::DateFormat::createDateTimeInstance(icu::DateFormat::kLong,
+                                                                icu::DateFormat::kShort, locale));
   if (!c->date_format_) return fail(ErrorCode::invalid, "ICU has no date format for " + edition);
   auto* tz = icu::TimeZone::createTimeZone(icu::UnicodeString::fromUTF8(time_zone));
   icu::UnicodeString id;
@@ -67,18 +70,22 @@ const std::string& Catalog::text(std::string_view key) const {
   return fallback;
 }
 
-std::string Catalog::format(std::string_view key,
-                            std::initializer_list<std::pair<std::string_view, MessageArg>> args) const {
+std::string Catalog::format(
+    std::string_view key,
+    std::initializer_list<std::pair<std::string_view, MessageArg>> args) const {
   const std::string& pattern = text(key);
   UErrorCode status = U_ZERO_ERROR;
-  icu::MessageFormat fmt(icu::UnicodeString::fromUTF8(pattern), icu::Locale(edition_.c_str()), status);
+  icu::MessageFormat fmt(icu::UnicodeString::fromUTF8(pattern), icu::Locale(edition_.c_str()),
+                         status);
   if (U_FAILURE(status)) return pattern;
   std::vector<icu::UnicodeString> names;
   std::vector<icu::Formattable> values;
   for (const auto& [name, value] : args) {
-    names.push_back(icu::UnicodeString::fromUTF8(icu::StringPiece(name.data(), static_cast<int32_t>(name.size()))));
+    names.push_back(icu::UnicodeString::fromUTF8(
+        icu::StringPiece(name.data(), static_cast<int32_t>(name.size()))));
     if (auto s = std::get_if<std::string_view>(&value))
-      values.emplace_back(icu::UnicodeString::fromUTF8(icu::StringPiece(s->data(), static_cast<int32_t>(s->size()))));
+      values.emplace_back(icu::UnicodeString::fromUTF8(
+          icu::StringPiece(s->data(), static_cast<int32_t>(s->size()))));
     else
       values.emplace_back(static_cast<int64_t>(std::get<std::int64_t>(value)));
   }
@@ -106,7 +113,8 @@ std::string Catalog::format_datetime(Millis t) const {
 
 std::string Catalog::format_number(std::int64_t n) const {
   UErrorCode status = U_ZERO_ERROR;
-  std::unique_ptr<icu::NumberFormat> nf(icu::NumberFormat::createInstance(icu::Locale(edition_.c_str()), status));
+  std::unique_ptr<icu::NumberFormat> nf(
+      icu::NumberFormat::createInstance(icu::Locale(edition_.c_str()), status));
   if (U_FAILURE(status)) return std::to_string(n);
   icu::UnicodeString out;
   nf->format(static_cast<int64_t>(n), out);
@@ -115,7 +123,8 @@ std::string Catalog::format_number(std::int64_t n) const {
   return utf8;
 }
 
-Result<std::unique_ptr<I18n>> I18n::load(const std::string& dir, const std::vector<std::string>& editions,
+Result<std::unique_ptr<I18n>> I18n::load(const std::string& dir,
+                                         const std::vector<std::string>& editions,
                                          const std::string& time_zone) {
   auto i = std::make_unique<I18n>();
   for (const auto& ed : editions) {

@@ -29,7 +29,8 @@ class Catalog {
  public:
   /// Reads `<locales_dir>/<edition>/messages.json`; fails on a missing file,
   /// bad JSON, a non-string value or an ICU pattern that does not parse.
-  static Result<std::unique_ptr<Catalog>> load(const std::string& locales_dir, const std::string& edition,
+  static Result<std::unique_ptr<Catalog>> load(const std::string& locales_dir,
+                                               const std::string& edition,
                                                const std::string& time_zone);
   ~Catalog();
 

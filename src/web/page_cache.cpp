@@ -85,7 +85,8 @@ net::Response PageCache::respond(const net::Request& req, const CachedPage& page
 }
 
 net::Response PageCache::store(const net::Request& req, std::uint64_t generation, int status,
-                               std::string content_type, std::string body, const std::string& cache_control) {
+                               std::string content_type, std::string body,
+                               const std::string& cache_control) {
   auto page = std::make_shared<CachedPage>();
   page->status = status;
   page->generation = generation;
@@ -96,7 +97,8 @@ net::Response PageCache::store(const net::Request& req, std::uint64_t generation
   std::snprintf(etag, sizeof etag, "\"%016llx\"", static_cast<unsigned long long>(h));
   page->etag = etag;
   std::string common = "Content-Type: " + content_type + "\r\nCache-Control: " + cache_control +
-                       "\r\nETag: " + page->etag + "\r\nVary: Accept-Encoding\r\n" + security_header_lines();
+                       "\r\nETag: " + page->etag + "\r\nVary: Accept-Encoding\r\n" +
+                       security_header_lines();
   std::string gz = body.size() > 1024 ? gzip_compress(body) : std::string();
   page->body = std::make_shared<const std::string>(std::move(body));
   page->head = std::make_shared<const std::string>(common);

@@ -4,7 +4,9 @@
 
 namespace depesche::web {
 
-std::string article_path(const domain::Article& a) { return "/" + a.edition + "/articles/" + a.slug; }
+std::string article_path(const domain::Article& a) {
+  return "/" + a.edition + "/articles/" + a.slug;
+}
 
 std::string section_path(std::string_view edition, std::string_view slug) {
   return "/" + std::string(edition) + "/" + std::string(slug) + "/";
@@ -15,8 +17,9 @@ static std::string absolute(const SiteInfo& site, const std::string& url) {
   return site.public_url + url;
 }
 
-nlohmann::json layout_model(const SiteInfo& site, const Catalog& cat, const domain::Editions& editions,
-                            const std::string& title, const std::vector<domain::Section>& sections,
+nlohmann::json layout_model(const SiteInfo& site, const Catalog& cat,
+                            const domain::Editions& editions, const std::string& title,
+                            const std::vector<domain::Section>& sections,
                             std::string_view current_section,
                             const std::map<std::string, std::string>& edition_links) {
   nlohmann::json m;
@@ -38,7 +41,9 @@ nlohmann::json layout_model(const SiteInfo& site, const Catalog& cat, const doma
   }
   auto& secs = m["sections"] = nlohmann::json::array();
   for (const auto& s : sections)
-    secs.push_back({{"name", s.name}, {"href", section_path(s.edition, s.slug)}, {"current", s.slug == current_section}});
+    secs.push_back({{"name", s.name},
+                    {"href", section_path(s.edition, s.slug)},
+                    {"current", s.slug == current_section}});
   m["alternates"] = nlohmann::json::array();
   return m;
 }
@@ -53,8 +58,10 @@ nlohmann::json teaser_model(const domain::Article& a, const Catalog& cat) {
   Millis when = a.published_at.value_or(a.created_at);
   t["published_iso"] = format_rfc3339(when);
   t["published_text"] = cat.format_datetime(when);
-  if (a.image) t["image"] = {{"url", a.image->url}, {"width", a.image->width}, {"height", a.image->height}};
-  else t["image"] = false;
+  if (a.image)
+    t["image"] = {{"url", a.image->url}, {"width", a.image->width}, {"height", a.image->height}};
+  else
+    t["image"] = false;
   return t;
 }
 
@@ -71,10 +78,14 @@ std::string news_article_json_ld(const SiteInfo& site, const domain::Article& a)
   j["dateModified"] = format_rfc3339(a.updated_at);
   j["articleSection"] = a.section_name;
   if (!a.tags.empty()) j["keywords"] = a.tags;
-  if (!a.author.empty()) j["author"] = {{"@type", "Person"}, {"name", a.author}};
-  else j["author"] = {{"@type", "Organization"}, {"name", site.name}};
-  j["publisher"] = {{"@type", "Organization"}, {"name", site.name},
-                    {"logo", {{"@type", "ImageObject"}, {"url", site.public_url + "/static/logo.svg"}}}};
+  if (!a.author.empty())
+    j["author"] = {{"@type", "Person"}, {"name", a.author}};
+  else
+    j["author"] = {{"@type", "Organization"}, {"name", site.name}};
+  j["publisher"] = {
+      {"@type", "Organization"},
+      {"name", site.name},
+      {"logo", {{"@type", "ImageObject"}, {"url", site.public_url + "/static/logo.svg"}}}};
   if (a.image) {
     j["image"] = {{"@type", "ImageObject"},
                   {"url", absolute(site, a.image->url)},

@@ -25,8 +25,9 @@ std::string section_path(std::string_view edition, std::string_view section_slug
 /// The frame every page shares: language, title, navigation, edition switch.
 /// `edition_links` maps edition → path for the switcher (translations when
 /// the page has them, else the edition's home).
-nlohmann::json layout_model(const SiteInfo& site, const Catalog& cat, const domain::Editions& editions,
-                            const std::string& title, const std::vector<domain::Section>& sections,
+nlohmann::json layout_model(const SiteInfo& site, const Catalog& cat,
+                            const domain::Editions& editions, const std::string& title,
+                            const std::vector<domain::Section>& sections,
                             std::string_view current_section,
                             const std::map<std::string, std::string>& edition_links);
 

@@ -53,24 +53,30 @@ void Pages::register_routes(net::Router& router) {
     return Response(200, "text/plain; charset=utf-8",
                     "User-agent: *\nDisallow: /api/\nDisallow: /account/\nDisallow: /admin/\n");
   });
-  router.add({Method::get}, "/static/{*path}",
-             [this](Request& req) { return error_page(req, 404); },
-             [this](Request& req) { return d_.static_files.serve(req, req.param("path")); });
+  router.add(
+      {Method::get}, "/static/{*path}", [this](Request& req) { return error_page(req, 404); },
+      [this](Request& req) { return d_.static_files.serve(req, req.param("path")); });
   router.add({Method::get}, "/media/{file}", [this](Request& req) { return media(req); });
   router.add({Method::get}, "/{ed}", [this](Request& req) {
     if (!d_.editions.contains(req.param("ed"))) return error_page(req, 404);
     return redirect(301, "/" + std::string(req.param("ed")) + "/");
   });
-  router.add({Method::get}, "/{ed}/", [this](Request& req) { return home(req); }, fast_cached);
-  router.add({Method::get}, "/{ed}/{section}/", [this](Request& req) { return section(req); }, fast_cached);
-  router.add({Method::get}, "/{ed}/{section}", [this](Request& req) { return section_without_slash(req); });
-  router.add({Method::get}, "/{ed}/articles/{slug}", [this](Request& req) { return article(req); }, fast_cached);
+  router.add(
+      {Method::get}, "/{ed}/", [this](Request& req) { return home(req); }, fast_cached);
+  router.add(
+      {Method::get}, "/{ed}/{section}/", [this](Request& req) { return section(req); },
+      fast_cached);
+  router.add({Method::get}, "/{ed}/{section}",
+             [this](Request& req) { return section_without_slash(req); });
+  router.add(
+      {Method::get}, "/{ed}/articles/{slug}", [this](Request& req) { return article(req); },
+      fast_cached);
 }
 
 std::optional<Response> Pages::cached(Request& req) { return d_.cache.lookup(req); }
 
-Response Pages::render_page(const Request& req, int status, const std::string& template_name, nlohmann::json layout,
-                            const nlohmann::json& page, bool cache) {
+Response Pages::render_page(const Request& req, int status, const std::string& template_name,
+                            nlohmann::json layout, const nlohmann::json& page, bool cache) {
   std::uint64_t generation = d_.articles.content_generation();
   nlohmann::json model = page;
   model["t"] = layout["t"];
@@ -78,7 +84,8 @@ Response Pages::render_page(const Request& req, int status, const std::string& t
   layout["content_html"] = d_.templates.render(template_name, model);
   std::string html = d_.templates.render("layout", layout);
   if (cache && req.query.empty()) {
-    return d_.cache.store(req, generation, status, "text/html; charset=utf-8", std::move(html), kPageCacheControl);
+    return d_.cache.store(req, generation, status, "text/html; charset=utf-8", std::move(html),
+                          kPageCacheControl);
   }
   Response r(status, "text/html; charset=utf-8", std::move(html));
   r.header("Cache-Control", status == 200 ? kPageCacheControl : "no-store");
@@ -115,7 +122,8 @@ Response Pages::home(Request& req) {
   layout["description"] = cat.text("home_description");
   layout["canonical"] = d_.site.public_url + "/" + ed + "/";
   for (const auto& code : d_.editions.codes())
-    layout["alternates"].push_back({{"hreflang", code}, {"href", d_.site.public_url + "/" + code + "/"}});
+    layout["alternates"].push_back(
+        {{"hreflang", code}, {"href", d_.site.public_url + "/" + code + "/"}});
   return render_page(req, 200, "home", std::move(layout), page, true);
 }
 
@@ -139,11 +147,13 @@ Response Pages::section(Request& req) {
   for (const auto& a : page_items->items) page["items"].push_back(teaser_model(a, cat));
   page["empty"] = page_items->items.empty();
   if (page_items->next)
-    page["next_href"] = section_path(ed, sec->slug) + "?cursor=" + domain::encode_cursor(*page_items->next);
+    page["next_href"] =
+        section_path(ed, sec->slug) + "?cursor=" + domain::encode_cursor(*page_items->next);
   else
     page["next_href"] = false;
   auto layout = layout_model(d_.site, cat, d_.editions, sec->name, *sections, sec->slug, {});
-  layout["description"] = cat.format("section_description", {{"section", std::string_view(sec->name)}});
+  layout["description"] =
+      cat.format("section_description", {{"section", std::string_view(sec->name)}});
   layout["canonical"] = d_.site.public_url + section_path(ed, sec->slug);
   return render_page(req, 200, "section", std::move(layout), page, true);
 }
@@ -165,7 +175,8 @@ Response Pages::article(Request& req) {
   auto related = d_.articles.related(*a, kRelatedCount);
   auto translations = d_.articles.translations(*a);
   auto latest = d_.articles.list({.edition = ed, .limit = kTickerPreview + 1});
-  if (!sections || !related || !translations || !latest) throw std::runtime_error("store read failed on article page");
+  if (!sections || !related || !translations || !latest)
+    throw std::runtime_error("store read failed on article page");
 
   nlohmann::json page;
   page["headline"] = a->headline;
@@ -178,15 +189,20 @@ Response Pages::article(Request& req) {
   page["published_text"] = cat.format_datetime(published);
   // Only mention an update when it is a real one, not the publishing itself.
   if (a->updated_at > published + 60'000)
-    page["updated_text"] = cat.format("article_updated", {{"time", std::string_view(cat.format_datetime(a->updated_at))}});
+    page["updated_text"] = cat.format(
+        "article_updated", {{"time", std::string_view(cat.format_datetime(a->updated_at))}});
   else
     page["updated_text"] = false;
-  page["author_text"] = a->author.empty() ? std::string() : cat.format("article_byline", {{"author", std::string_view(a->author)}});
+  page["author_text"] =
+      a->author.empty() ? std::string()
+                        : cat.format("article_byline", {{"author", std::string_view(a->author)}});
   page["has_author"] = !a->author.empty();
-  page["reading_time_text"] = cat.format("article_reading_time", {{"minutes", reading_minutes(a->body)}});
+  page["reading_time_text"] =
+      cat.format("article_reading_time", {{"minutes", reading_minutes(a->body)}});
   if (a->image)
-    page["image"] = {{"url", a->image->url}, {"caption", a->image->caption}, {"credit", a->image->credit},
-                     {"has_credit", !a->image->credit.empty()}, {"width", a->image->width}, {"height", a->image->height}};
+    page["image"] = {{"url", a->image->url},       {"caption", a->image->caption},
+                     {"credit", a->image->credit}, {"has_credit", !a->image->credit.empty()},
+                     {"width", a->image->width},   {"height", a->image->height}};
   else
     page["image"] = false;
   page["tags"] = a->tags;
@@ -196,15 +212,18 @@ Response Pages::article(Request& req) {
   page["has_related"] = !related->empty();
   page["latest"] = nlohmann::json::array();
   for (const auto& l : latest->items)
-    if (l.id != a->id && page["latest"].size() < kTickerPreview) page["latest"].push_back(teaser_model(l, cat));
+    if (l.id != a->id && page["latest"].size() < kTickerPreview)
+      page["latest"].push_back(teaser_model(l, cat));
 
   std::map<std::string, std::string> links;
   for (const auto& [edition, t] : *translations) links[edition] = article_path(t);
-  auto layout = layout_model(d_.site, cat, d_.editions, a->headline, *sections, a->section_slug, links);
+  auto layout =
+      layout_model(d_.site, cat, d_.editions, a->headline, *sections, a->section_slug, links);
   layout["description"] = a->teaser;
   layout["canonical"] = d_.site.public_url + article_path(*a);
   for (const auto& [edition, t] : *translations)
-    layout["alternates"].push_back({{"hreflang", edition}, {"href", d_.site.public_url + article_path(t)}});
+    layout["alternates"].push_back(
+        {{"hreflang", edition}, {"href", d_.site.public_url + article_path(t)}});
   layout["json_ld"] = news_article_json_ld(d_.site, *a);
   layout["og"] = {{"type", "article"},
                   {"title", a->headline},
@@ -212,7 +231,10 @@ Response Pages::article(Request& req) {
                   {"url", d_.site.public_url + article_path(*a)},
                   {"locale", cat.text("og_locale")},
                   {"published_time", page["published_iso"]},
-                  {"image", a->image ? (a->image->url.starts_with("https://") ? a->image->url : d_.site.public_url + a->image->url) : ""},
+                  {"image", a->image ? (a->image->url.starts_with("https://")
+                                            ? a->image->url
+                                            : d_.site.public_url + a->image->url)
+                                     : ""},
                   {"has_image", a->image.has_value()}};
   return render_page(req, 200, "article", std::move(layout), page, true);
 }
@@ -249,7 +271,8 @@ Response Pages::error_page(const Request& req, int status) {
   std::string ed;
   std::string_view path = req.path;
   if (path.size() > 1) {
-    auto seg = path.substr(1, path.find('/', 1) == std::string_view::npos ? std::string_view::npos : path.find('/', 1) - 1);
+    auto seg = path.substr(1, path.find('/', 1) == std::string_view::npos ? std::string_view::npos
+                                                                          : path.find('/', 1) - 1);
     if (d_.editions.contains(seg)) ed = std::string(seg);
   }
   if (ed.empty()) ed = d_.editions.preferred(req.header("accept-language"));
@@ -261,7 +284,8 @@ Response Pages::error_page(const Request& req, int status) {
   page["home_href"] = "/" + ed + "/";
   std::vector<domain::Section> sections;
   if (auto s = d_.articles.sections(ed)) sections = std::move(*s);
-  auto layout = layout_model(d_.site, cat, d_.editions, page["title"].get<std::string>(), sections, "", {});
+  auto layout =
+      layout_model(d_.site, cat, d_.editions, page["title"].get<std::string>(), sections, "", {});
   layout["description"] = page["message"];
   layout["robots_noindex"] = true;
   return render_page(req, status, "error", std::move(layout), page, false);

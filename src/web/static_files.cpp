@@ -39,7 +39,8 @@ std::string content_type_for(std::string_view name) {
 bool is_safe_file_name(std::string_view name) {
   if (name.empty() || name.size() > 200 || name.find("..") != std::string_view::npos) return false;
   auto ok = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   };
   if (!ok(name[0]) || name[0] == '.' || name[0] == '-') return false;
   for (char c : name)
@@ -50,7 +51,8 @@ bool is_safe_file_name(std::string_view name) {
 Result<std::unique_ptr<StaticFiles>> StaticFiles::load(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return fail(ErrorCode::invalid, "static directory " + dir + " does not exist");
+  if (!fs::is_directory(dir, ec))
+    return fail(ErrorCode::invalid, "static directory " + dir + " does not exist");
   auto s = std::make_unique<StaticFiles>();
   std::uint64_t all = 1469598103934665603ULL;
   for (const auto& entry : fs::recursive_directory_iterator(dir)) {
@@ -62,20 +64,22 @@ Result<std::unique_ptr<StaticFiles>> StaticFiles::load(const std::string& dir) {
     std::string body = ss.str();
     std::uint64_t h = fnv1a(body);
     all = fnv1a(rel, all ^ h);
-    s->assets_.emplace(rel, Asset{std::make_shared<const std::string>(std::move(body)), content_type_for(rel),
-                                  "\"" + hex16(h) + "\""});
+    s->assets_.emplace(rel, Asset{std::make_shared<const std::string>(std::move(body)),
+                                  content_type_for(rel), "\"" + hex16(h) + "\""});
   }
   s->version_ = hex16(all).substr(0, 10);
   return s;
 }
 
-std::optional<net::Response> StaticFiles::serve(const net::Request& req, std::string_view path) const {
+std::optional<net::Response> StaticFiles::serve(const net::Request& req,
+                                                std::string_view path) const {
   auto it = assets_.find(path);
   if (it == assets_.end()) return std::nullopt;
   const Asset& a = it->second;
   net::Response res;
   auto v = req.query_param("v");
-  res.header("Cache-Control", v && *v == version_ ? "public, max-age=31536000, immutable" : "public, max-age=300");
+  res.header("Cache-Control",
+             v && *v == version_ ? "public, max-age=31536000, immutable" : "public, max-age=300");
   res.header("ETag", a.etag);
   res.header("X-Content-Type-Options", "nosniff");
   if (etag_matches(req.header("if-none-match"), a.etag)) {

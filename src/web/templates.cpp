@@ -18,7 +18,8 @@ struct Templates::Compiled {
 
 namespace {
 
-mst::data to_data(const nlohmann::json& j, const std::map<std::string, std::string>& partials, bool root) {
+mst::data to_data(const nlohmann::json& j, const std::map<std::string, std::string>& partials,
+                  bool root) {
   switch (j.type()) {
     case nlohmann::json::value_t::object: {
       mst::data d{mst::data::type::object};
@@ -37,9 +38,11 @@ mst::data to_data(const nlohmann::json& j, const std::map<std::string, std::stri
     }
     case nlohmann::json::value_t::string: return mst::data(j.get<std::string>());
     case nlohmann::json::value_t::boolean:
-      return j.get<bool>() ? mst::data(mst::data::type::bool_true) : mst::data(mst::data::type::bool_false);
+      return j.get<bool>() ? mst::data(mst::data::type::bool_true)
+                           : mst::data(mst::data::type::bool_false);
     case nlohmann::json::value_t::number_integer:
-    case nlohmann::json::value_t::number_unsigned: return mst::data(std::to_string(j.get<long long>()));
+    case nlohmann::json::value_t::number_unsigned:
+      return mst::data(std::to_string(j.get<long long>()));
     case nlohmann::json::value_t::number_float: return mst::data(std::to_string(j.get<double>()));
     case nlohmann::json::value_t::null:
     default: return mst::data(mst::data::type::bool_false);
@@ -53,7 +56,8 @@ Templates::~Templates() = default;
 Result<std::unique_ptr<Templates>> Templates::load(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return fail(ErrorCode::invalid, "template directory " + dir + " does not exist");
+  if (!fs::is_directory(dir, ec))
+    return fail(ErrorCode::invalid, "template directory " + dir + " does not exist");
   auto t = std::make_unique<Templates>();
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (entry.path().extension() != ".mustache") continue;
@@ -64,7 +68,8 @@ Result<std::unique_ptr<Templates>> Templates::load(const std::string& dir) {
     auto c = std::make_unique<Compiled>();
     c->tmpl = std::make_unique<mst::mustache>(ss.str());
     if (!c->tmpl->is_valid())
-      return fail(ErrorCode::invalid, "template " + entry.path().string() + ": " + c->tmpl->error_message());
+      return fail(ErrorCode::invalid,
+                  "template " + entry.path().string() + ": " + c->tmpl->error_message());
     t->sources_.emplace(name, ss.str());
     t->compiled_.emplace(name, std::move(c));
   }
@@ -77,7 +82,8 @@ std::string Templates::render(const std::string& name, const nlohmann::json& mod
   mst::data d = to_data(model, sources_, true);
   std::lock_guard lock(it->second->mutex);
   std::string out = it->second->tmpl->render(d);
-  if (!it->second->tmpl->is_valid()) throw std::runtime_error("template " + name + " failed: " + it->second->tmpl->error_message());
+  if (!it->second->tmpl->is_valid())
+    throw std::runtime_error("template " + name + " failed: " + it->second->tmpl->error_message());
   return out;
 }
 

@@ -24,7 +24,8 @@ Result<bool> Statement::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return std::unexpected(to_error(sqlite3_db_handle(stmt_), sqlite3_extended_errcode(sqlite3_db_handle(stmt_))));
+  return std::unexpected(
+      to_error(sqlite3_db_handle(stmt_), sqlite3_extended_errcode(sqlite3_db_handle(stmt_))));
 }
 
 Result<void> Statement::run() {
@@ -51,8 +52,9 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, bool r
   std::unique_ptr<Database> d(new Database(db));
   // WAL: readers never block the writer. synchronous=FULL: an acknowledged
   // commit survives power loss, not only kill -9.
-  const char* pragmas = read_only ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON;"
-                                  : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
+  const char* pragmas =
+      read_only ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON;"
+                : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
   if (auto r = d->exec(pragmas); !r) return std::unexpected(r.error());
   return d;
 }
@@ -82,7 +84,8 @@ Result<Statement> Database::prepare(const char* sql) {
   return Result<Statement>(std::in_place, stmt);
 }
 
-Result<std::unique_ptr<ConnectionPool>> ConnectionPool::open(const std::string& path, std::size_t readers) {
+Result<std::unique_ptr<ConnectionPool>> ConnectionPool::open(const std::string& path,
+                                                             std::size_t readers) {
   auto pool = std::make_unique<ConnectionPool>();
   auto w = Database::open(path, false);
   if (!w) return std::unexpected(w.error());

@@ -5,9 +5,9 @@
 
 #include <sqlite3.h>
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -30,16 +30,28 @@ class Statement {
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
-  Statement& bind(int index, std::int64_t v) { sqlite3_bind_int64(stmt_, index, v); return *this; }
-  Statement& bind(int index, int v) { sqlite3_bind_int64(stmt_, index, v); return *this; }
-  Statement& bind(int index, bool v) { sqlite3_bind_int64(stmt_, index, v ? 1 : 0); return *this; }
+  Statement& bind(int index, std::int64_t v) {
+    sqlite3_bind_int64(stmt_, index, v);
+    return *this;
+  }
+  Statement& bind(int index, int v) {
+    sqlite3_bind_int64(stmt_, index, v);
+    return *this;
+  }
+  Statement& bind(int index, bool v) {
+    sqlite3_bind_int64(stmt_, index, v ? 1 : 0);
+    return *this;
+  }
   Statement& bind(int index, std::string_view v) {
     sqlite3_bind_text(stmt_, index, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
   Statement& bind(int index, const std::string& v) { return bind(index, std::string_view(v)); }
   Statement& bind(int index, const char* v) { return bind(index, std::string_view(v)); }
-  Statement& bind_null(int index) { sqlite3_bind_null(stmt_, index); return *this; }
+  Statement& bind_null(int index) {
+    sqlite3_bind_null(stmt_, index);
+    return *this;
+  }
   template <class T>
   Statement& bind(int index, const std::optional<T>& v) {
     return v ? bind(index, *v) : bind_null(index);
@@ -54,7 +66,8 @@ class Statement {
   bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   std::string text(int col) const {
     auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string();
   }
   std::optional<std::int64_t> opt_int64(int col) const {
     return is_null(col) ? std::nullopt : std::optional<std::int64_t>(int64(col));
@@ -120,7 +133,8 @@ class ConnectionPool {
 
   class Lease {
    public:
-    Lease(ConnectionPool& pool, Database* db, bool writer) : pool_(pool), db_(db), writer_(writer) {}
+    Lease(ConnectionPool& pool, Database* db, bool writer)
+        : pool_(pool), db_(db), writer_(writer) {}
     ~Lease() { pool_.release(db_, writer_); }
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;

@@ -88,7 +88,9 @@ CREATE TABLE api_tokens (
 int latest_schema_version() { return static_cast<int>(kMigrations.size()); }
 
 Result<int> migrate(Database& db) {
-  if (auto r = db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"); !r)
+  if (auto r = db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                       "applied_at INTEGER NOT NULL)");
+      !r)
     return std::unexpected(r.error());
   int current = 0;
   {
@@ -104,7 +106,8 @@ Result<int> migrate(Database& db) {
   for (int v = current + 1; v <= latest_schema_version(); ++v) {
     Transaction tx(db);
     if (auto r = tx.begin(); !r) return std::unexpected(r.error());
-    if (auto r = db.exec(kMigrations[static_cast<std::size_t>(v - 1)]); !r) return std::unexpected(r.error());
+    if (auto r = db.exec(kMigrations[static_cast<std::size_t>(v - 1)]); !r)
+      return std::unexpected(r.error());
     auto st = db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
     if (!st) return std::unexpected(st.error());
     st->bind(1, v).bind(2, now_millis());

@@ -8,10 +8,10 @@ namespace {
 using domain::ArticleStatus;
 using domain::Image;
 
-#define ARTICLE_HEAD                                                                     \
+#define ARTICLE_HEAD \
   "SELECT a.id, a.edition, a.slug, a.section_id, s.slug, s.name, a.headline, a.teaser, "
-#define ARTICLE_TAIL                                                                        \
-  ", a.image_url, a.image_caption, a.image_credit, a.image_width, a.image_height, a.author, " \
+#define ARTICLE_TAIL                                                                             \
+  ", a.image_url, a.image_caption, a.image_credit, a.image_width, a.image_height, a.author, "    \
   "a.status, a.top, a.published_at, a.created_at, a.updated_at, a.version, a.translation_group " \
   "FROM articles a JOIN sections s ON s.id = a.section_id "
 #define ARTICLE_FULL ARTICLE_HEAD "a.body, a.body_html" ARTICLE_TAIL
@@ -58,7 +58,8 @@ Result<void> load_links(Database& db, Article& a) {
     if (!*row) break;
     a.tags.push_back(tags->text(0));
   }
-  auto rel = db.prepare("SELECT related_id FROM article_related WHERE article_id = ? ORDER BY position");
+  auto rel =
+      db.prepare("SELECT related_id FROM article_related WHERE article_id = ? ORDER BY position");
   if (!rel) return std::unexpected(rel.error());
   rel->bind(1, a.id);
   for (;;) {
@@ -86,7 +87,8 @@ Result<void> write_links(Database& db, const Article& a) {
   if (auto r = del_tags->run(); !r) return r;
   int pos = 0;
   for (const auto& tag : a.tags) {
-    auto st = db.prepare("INSERT OR IGNORE INTO article_tags (article_id, tag, position) VALUES (?, ?, ?)");
+    auto st = db.prepare(
+        "INSERT OR IGNORE INTO article_tags (article_id, tag, position) VALUES (?, ?, ?)");
     if (!st) return std::unexpected(st.error());
     st->bind(1, a.id).bind(2, tag).bind(3, pos++);
     if (auto r = st->run(); !r) return r;
@@ -97,11 +99,14 @@ Result<void> write_links(Database& db, const Article& a) {
   if (auto r = del_rel->run(); !r) return r;
   pos = 0;
   for (auto rid : a.related_ids) {
-    auto st = db.prepare("INSERT OR IGNORE INTO article_related (article_id, related_id, position) VALUES (?, ?, ?)");
+    auto st = db.prepare(
+        "INSERT OR IGNORE INTO article_related (article_id, related_id, position) VALUES (?, ?, "
+        "?)");
     if (!st) return std::unexpected(st.error());
     st->bind(1, a.id).bind(2, rid).bind(3, pos++);
     if (auto r = st->run(); !r) {
-      if (r.error().code == ErrorCode::invalid) return fail(ErrorCode::invalid, "a related article does not exist", "related");
+      if (r.error().code == ErrorCode::invalid)
+        return fail(ErrorCode::invalid, "a related article does not exist", "related");
       return r;
     }
   }
@@ -125,7 +130,9 @@ void bind_article_fields(Statement& st, const Article& a) {
 
 Result<std::vector<Section>> SqliteArticleRepository::sections(std::string_view edition) {
   auto db = pool_.reader();
-  auto st = db->prepare("SELECT id, edition, slug, name, position FROM sections WHERE edition = ? ORDER BY position, name");
+  auto st = db->prepare(
+      "SELECT id, edition, slug, name, position FROM sections WHERE edition = ? ORDER BY position, "
+      "name");
   if (!st) return std::unexpected(st.error());
   st->bind(1, edition);
   std::vector<Section> out;
@@ -138,9 +145,11 @@ Result<std::vector<Section>> SqliteArticleRepository::sections(std::string_view 
   return out;
 }
 
-Result<Section> SqliteArticleRepository::section_by_slug(std::string_view edition, std::string_view slug) {
+Result<Section> SqliteArticleRepository::section_by_slug(std::string_view edition,
+                                                         std::string_view slug) {
   auto db = pool_.reader();
-  auto st = db->prepare("SELECT id, edition, slug, name, position FROM sections WHERE edition = ? AND slug = ?");
+  auto st = db->prepare(
+      "SELECT id, edition, slug, name, position FROM sections WHERE edition = ? AND slug = ?");
   if (!st) return std::unexpected(st.error());
   st->bind(1, edition).bind(2, slug);
   auto row = st->step();
@@ -166,7 +175,8 @@ Result<Section> SqliteArticleRepository::create_section(const Section& s) {
   if (!st) return std::unexpected(st.error());
   st->bind(1, s.edition).bind(2, s.slug).bind(3, s.name).bind(4, s.position);
   if (auto r = st->run(); !r) {
-    if (r.error().code == ErrorCode::conflict) return fail(ErrorCode::conflict, "a section with that slug exists", "slug");
+    if (r.error().code == ErrorCode::conflict)
+      return fail(ErrorCode::conflict, "a section with that slug exists", "slug");
     return std::unexpected(r.error());
   }
   Section out = s;
@@ -200,10 +210,15 @@ Result<ArticlePage> SqliteArticleRepository::list(const ArticleQuery& q) {
                         "ORDER BY COALESCE(a.published_at, a.created_at) DESC, a.id DESC LIMIT ?7");
   if (!st) return std::unexpected(st.error());
   st->bind(1, q.edition).bind(2, q.section_id);
-  if (q.top) st->bind(3, *q.top); else st->bind_null(3);
+  if (q.top)
+    st->bind(3, *q.top);
+  else
+    st->bind_null(3);
   st->bind(4, q.include_drafts);
-  if (q.after) st->bind(5, q.after->published_at).bind(6, q.after->id);
-  else st->bind_null(5).bind_null(6);
+  if (q.after)
+    st->bind(5, q.after->published_at).bind(6, q.after->id);
+  else
+    st->bind_null(5).bind_null(6);
   int limit = std::clamp(q.limit, 1, 200);
   st->bind(7, limit + 1);  // one more tells whether a next page exists
   ArticlePage page;
@@ -241,7 +256,8 @@ Result<std::vector<Article>> SqliteArticleRepository::related_by_tags(const Arti
   return out;
 }
 
-Result<std::map<std::string, std::int64_t>> SqliteArticleRepository::translations(std::int64_t group) {
+Result<std::map<std::string, std::int64_t>> SqliteArticleRepository::translations(
+    std::int64_t group) {
   std::map<std::string, std::int64_t> out;
   if (group == 0) return out;
   auto db = pool_.reader();
@@ -262,10 +278,12 @@ Result<Article> SqliteArticleRepository::insert(const Article& a) {
   Transaction tx(*db);
   if (auto r = tx.begin(); !r) return std::unexpected(r.error());
   auto st = db->prepare(
-      "INSERT INTO articles (edition, slug, section_id, headline, teaser, body, body_html, image_url, "
+      "INSERT INTO articles (edition, slug, section_id, headline, teaser, body, body_html, "
+      "image_url, "
       "image_caption, image_credit, image_width, image_height, author, status, top, published_at, "
       "updated_at, translation_group, created_at, version) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, 1)");
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+      "?19, 1)");
   if (!st) return std::unexpected(st.error());
   bind_article_fields(*st, a);
   st->bind(19, a.created_at);
@@ -279,7 +297,8 @@ Result<Article> SqliteArticleRepository::insert(const Article& a) {
   out.version = 1;
   if (a.translation_group != 0) {
     // The group is named after its first article; make sure that one is in it.
-    auto g = db->prepare("UPDATE articles SET translation_group = ?1 WHERE id = ?1 AND translation_group = 0");
+    auto g = db->prepare(
+        "UPDATE articles SET translation_group = ?1 WHERE id = ?1 AND translation_group = 0");
     if (!g) return std::unexpected(g.error());
     g->bind(1, a.translation_group);
     if (auto r = g->run(); !r) return std::unexpected(r.error());
@@ -295,11 +314,13 @@ Result<Article> SqliteArticleRepository::update(const Article& a, int expected_v
   if (auto r = tx.begin(); !r) return std::unexpected(r.error());
   auto rev = db->prepare(
       "INSERT INTO article_revisions (article_id, version, headline, teaser, body, saved_at) "
-      "SELECT id, version, headline, teaser, body, ?3 FROM articles WHERE id = ?1 AND version = ?2");
+      "SELECT id, version, headline, teaser, body, ?3 FROM articles WHERE id = ?1 AND version = "
+      "?2");
   if (!rev) return std::unexpected(rev.error());
   rev->bind(1, a.id).bind(2, expected_version).bind(3, a.updated_at);
   if (auto r = rev->run(); !r) return std::unexpected(r.error());
-  if (db->changes() == 0) return fail(ErrorCode::conflict, "the article was changed meanwhile; reload and retry");
+  if (db->changes() == 0)
+    return fail(ErrorCode::conflict, "the article was changed meanwhile; reload and retry");
   auto st = db->prepare(
       "UPDATE articles SET edition = ?1, slug = ?2, section_id = ?3, headline = ?4, teaser = ?5, "
       "body = ?6, body_html = ?7, image_url = ?8, image_caption = ?9, image_credit = ?10, "
@@ -333,8 +354,8 @@ Result<std::vector<ArticleRevision>> SqliteArticleRepository::revisions(std::int
     auto row = st->step();
     if (!row) return std::unexpected(row.error());
     if (!*row) break;
-    out.push_back(ArticleRevision{st->int64(0), static_cast<int>(st->int64(1)), st->text(2), st->text(3),
-                                  st->text(4), st->int64(5)});
+    out.push_back(ArticleRevision{st->int64(0), static_cast<int>(st->int64(1)), st->text(2),
+                                  st->text(3), st->text(4), st->int64(5)});
   }
   return out;
 }

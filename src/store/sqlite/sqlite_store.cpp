@@ -6,7 +6,8 @@
 
 namespace depesche::store::sqlite {
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, std::size_t readers) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
+                                                       std::size_t readers) {
   auto pool = ConnectionPool::open(path, readers);
   if (!pool) return std::unexpected(pool.error());
   std::unique_ptr<SqliteStore> s(new SqliteStore());

@@ -13,7 +13,8 @@ class ConnectionPool;
 class SqliteStore final : public Store {
  public:
   /// Opens or creates the database file; does not migrate (call migrate()).
-  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, std::size_t readers = 4);
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path,
+                                                   std::size_t readers = 4);
   ~SqliteStore() override;
 
   ArticleRepository& articles() override;

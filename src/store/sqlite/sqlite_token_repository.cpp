@@ -16,11 +16,16 @@ domain::ApiToken read_token(const Statement& st) {
 
 Result<domain::ApiToken> SqliteTokenRepository::insert(const domain::ApiToken& t) {
   auto db = pool_.writer();
-  auto st = db->prepare("INSERT INTO api_tokens (name, role, secret_hash, created_at) VALUES (?, ?, ?, ?)");
+  auto st = db->prepare(
+      "INSERT INTO api_tokens (name, role, secret_hash, created_at) VALUES (?, ?, ?, ?)");
   if (!st) return std::unexpected(st.error());
-  st->bind(1, t.name).bind(2, domain::to_string(t.role)).bind(3, t.secret_hash).bind(4, t.created_at);
+  st->bind(1, t.name)
+      .bind(2, domain::to_string(t.role))
+      .bind(3, t.secret_hash)
+      .bind(4, t.created_at);
   if (auto r = st->run(); !r) {
-    if (r.error().code == ErrorCode::conflict) return fail(ErrorCode::conflict, "a token with that name exists", "name");
+    if (r.error().code == ErrorCode::conflict)
+      return fail(ErrorCode::conflict, "a token with that name exists", "name");
     return std::unexpected(r.error());
   }
   domain::ApiToken out = t;
@@ -43,7 +48,8 @@ Result<domain::ApiToken> SqliteTokenRepository::active_by_hash(std::string_view 
 
 Result<void> SqliteTokenRepository::revoke(std::string_view name, Millis at) {
   auto db = pool_.writer();
-  auto st = db->prepare("UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL");
+  auto st =
+      db->prepare("UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL");
   if (!st) return std::unexpected(st.error());
   st->bind(1, at).bind(2, name);
   if (auto r = st->run(); !r) return r;
@@ -53,7 +59,8 @@ Result<void> SqliteTokenRepository::revoke(std::string_view name, Millis at) {
 
 Result<std::vector<domain::ApiToken>> SqliteTokenRepository::list() {
   auto db = pool_.reader();
-  auto st = db->prepare("SELECT id, name, role, secret_hash, created_at, revoked_at FROM api_tokens ORDER BY id");
+  auto st = db->prepare(
+      "SELECT id, name, role, secret_hash, created_at, revoked_at FROM api_tokens ORDER BY id");
   if (!st) return std::unexpected(st.error());
   std::vector<domain::ApiToken> out;
   for (;;) {

@@ -1,0 +1,357 @@
+// Starts the real Depesche server for the browser tests, and the browser.
+//
+//   const srv = await startServer();   // { baseURL, dataDir, stop() }
+//   const browser = await launchBrowser();
+//
+// The binary comes from $DEPESCHE_BIN (default <repo>/build/dev/depesche).
+// Each call makes a fresh data directory, fills it with `depesche demo`,
+// then runs `depesche serve` on 127.0.0.1:0 and waits for the JSON log line
+// with "msg":"ready" that carries the real address.
+//
+// Only Node >= 18.19 features are used here (Debian 12 ships Node 18).
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = path.resolve(HERE, '..', '..');
+export const ARTIFACTS_DIR = path.join(HERE, 'artifacts');
+export const EDITIONS = ['de', 'en', 'ru'];
+export const CHROMIUM_PATH = process.env.DEPESCHE_CHROMIUM || '/usr/bin/chromium';
+
+const SETPRIV = '/usr/bin/setpriv';
+const READY_TIMEOUT_MS = 30_000;
+const DEMO_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+export function depescheBin() {
+  const fromEnv = process.env.DEPESCHE_BIN;
+  if (fromEnv) return path.resolve(REPO_ROOT, fromEnv);
+  return path.join(REPO_ROOT, 'build', 'dev', 'depesche');
+}
+
+// Servers (and their data dirs) still alive in this process: killed and
+// removed on exit or on a terminating signal, so that an interrupted run
+// leaves no server behind.
+const live = new Set(); // { child, dataDir }
+function killAll() {
+  for (const s of live) {
+    try { s.child.kill('SIGKILL'); } catch { /* already gone */ }
+    try { fs.rmSync(s.dataDir, { recursive: true, force: true }); } catch { /* best effort */ }
+  }
+  live.clear();
+}
+process.on('exit', killAll);
+for (const [sig, num] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
+  process.once(sig, () => { killAll(); process.exit(128 + num); });
+}
+
+function tail(text, lines = 40) {
+  return text.split('\n').slice(-lines).join('\n');
+}
+
+function runDemo(bin, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ['demo'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`'${bin} demo' did not finish within ${DEMO_TIMEOUT_MS} ms\n${tail(out)}`));
+    }, DEMO_TIMEOUT_MS);
+    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`'${bin} demo' exited with ${code ?? signal}\n${tail(out)}`));
+    });
+  });
+}
+
+// name: used for the server log file, artifacts/server-<name>.log.
+export async function startServer({ name = 'server' } = {}) {
+  const bin = depescheBin();
+  if (!fs.existsSync(bin)) {
+    throw new Error(`Depesche binary not found at ${bin} (build it, or set DEPESCHE_BIN)`);
+  }
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'depesche-browser-'));
+  const removeDataDir = () => fs.rmSync(dataDir, { recursive: true, force: true });
+  const env = { ...process.env, DEPESCHE_DATA_DIR: dataDir };
+
+  try {
+    await runDemo(bin, env);
+  } catch (err) {
+    removeDataDir();
+    throw err;
+  }
+
+  // With setpriv (util-linux, always on Debian) the server also gets SIGTERM
+  // should this process die without running its exit handlers (SIGKILL).
+  const [cmd, args] = fs.existsSync(SETPRIV)
+    ? [SETPRIV, ['--pdeathsig', 'TERM', '--', bin, 'serve']]
+    : [bin, ['serve']];
+  const child = spawn(cmd, args, {
+    env: { ...env, DEPESCHE_SERVER_LISTEN: '127.0.0.1:0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const entry = { child, dataDir };
+  live.add(entry);
+  // Everything the server prints, the recent part only, for error messages
+  // and for artifacts/server-<name>.log.
+  let log = '';
+  const addLog = (d) => {
+    log += d;
+    if (log.length > 2_000_000) log = log.slice(-1_000_000);
+  };
+  child.stdout.on('data', addLog);
+  child.stderr.on('data', addLog);
+  let exited = null;
+  const exitPromise = new Promise((resolve) => {
+    const onGone = (code, signal, error) => {
+      if (exited) return;
+      exited = { code, signal, error };
+      live.delete(entry);
+      resolve(exited);
+    };
+    child.on('exit', (code, signal) => onGone(code, signal));
+    child.on('error', (err) => onGone(null, null, err)); // e.g. could not be started
+  });
+
+  let address;
+  try {
+    address = await new Promise((resolve, reject) => {
+      let pending = '';
+      const timer = setTimeout(() => {
+        reject(new Error(`server printed no "ready" line within ${READY_TIMEOUT_MS} ms\n${tail(log)}`));
+      }, READY_TIMEOUT_MS);
+      const done = (fn, value) => { clearTimeout(timer); fn(value); };
+      exitPromise.then(({ code, signal, error }) => {
+        done(reject, new Error(`server ${error ? `could not start: ${error.message}` : `exited (${code ?? signal})`} before it was ready\n${tail(log)}`));
+      });
+      const onData = (d) => {
+        pending += d;
+        let nl;
+        while ((nl = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, nl).trim();
+          pending = pending.slice(nl + 1);
+          if (!line.startsWith('{')) continue;
+          let rec;
+          try { rec = JSON.parse(line); } catch { continue; }
+          if (rec.msg !== 'ready') continue;
+          // "address" is expected at the top level; accept it nested too.
+          const m = /"address"\s*:\s*"([^"]+)"/.exec(line);
+          if (m) {
+            child.stdout.off('data', onData);
+            done(resolve, m[1]);
+            return;
+          }
+        }
+      };
+      child.stdout.on('data', onData);
+    });
+  } catch (err) {
+    if (!exited) child.kill('SIGKILL');
+    await exitPromise;
+    saveLog();
+    removeDataDir();
+    throw err;
+  }
+
+  function saveLog() {
+    try {
+      fs.mkdirSync(ARTIFACTS_DIR, { recursive: true });
+      fs.writeFileSync(path.join(ARTIFACTS_DIR, `server-${name}.log`), log);
+    } catch { /* only a convenience */ }
+  }
+
+  const baseURL = `http://${address}`;
+
+  async function stop() {
+    if (!exited) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, STOP_TIMEOUT_MS);
+      await exitPromise;
+      clearTimeout(timer);
+    }
+    saveLog();
+    removeDataDir();
+    return exited;
+  }
+
+  return { baseURL, dataDir, stop, log: () => log };
+}
+
+// --- browser -------------------------------------------------------------
+
+export const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+// playwright-core refuses --user-data-dir in args for launch(); it makes a
+// fresh temporary profile directory of its own for every launch() and removes
+// it on close, which is what we want (we need launch(), not a persistent
+// context, to get one context per Accept-Language locale).
+export async function launchBrowser() {
+  const { chromium } = await import('playwright-core');
+  await waitForChromium();
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: LAUNCH_ARGS });
+}
+
+// Chromium may still be being installed by apt when the suite starts.
+async function waitForChromium(timeoutMs = 10 * 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  let said = false;
+  while (!isExecutable(CHROMIUM_PATH)) {
+    if (Date.now() > deadline) throw new Error(`no Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`);
+    if (!said) { console.error(`waiting for ${CHROMIUM_PATH} to appear...`); said = true; }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+function isExecutable(p) {
+  try { fs.accessSync(p, fs.constants.X_OK); return true; } catch { return false; }
+}
+
+// --- page helpers ----------------------------------------------------------
+
+// Records everything that went wrong on a page: console errors, uncaught
+// exceptions, failed requests and HTTP responses >= 400.
+export function watchPage(page) {
+  const problems = [];
+  // A subresource aborted because the page that asked for it was navigated
+  // away from (e.g. a lazy image still loading when a link is clicked) is not
+  // a fault of the site; everything else is. Each request is stamped with the
+  // number of main-frame navigations started before it.
+  let navEpoch = 0;
+  const epochOf = new WeakMap();
+  page.on('request', (req) => {
+    if (req.isNavigationRequest() && req.frame() === page.mainFrame()) navEpoch += 1;
+    epochOf.set(req, navEpoch);
+  });
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const loc = msg.location();
+    // Chromium asks for /favicon.ico by itself, once per browser, whatever
+    // the page says; its 404 would fail whichever test happens to run first.
+    // The page contract does not include a favicon, so it is not judged here.
+    if (loc && loc.url && new URL(loc.url).pathname === '/favicon.ico') return;
+    problems.push({ kind: 'console', text: msg.text(), url: loc && loc.url });
+  });
+  page.on('pageerror', (err) => {
+    problems.push({ kind: 'pageerror', text: String(err && err.stack || err) });
+  });
+  page.on('requestfailed', (req) => {
+    const why = (req.failure() && req.failure().errorText) || 'unknown';
+    if (why === 'net::ERR_ABORTED' && !req.isNavigationRequest() && epochOf.get(req) < navEpoch) return;
+    problems.push({ kind: 'requestfailed', text: `${req.method()} ${req.url()}: ${why}`, url: req.url() });
+  });
+  page.on('response', (res) => {
+    if (res.status() >= 400) {
+      problems.push({ kind: 'http', status: res.status(), text: `${res.status()} ${res.request().method()} ${res.url()}`, url: res.url() });
+    }
+  });
+  return problems;
+}
+
+export function formatProblems(problems) {
+  return problems.map((p) => `  [${p.kind}] ${p.text}${p.url && !p.text.includes(p.url) ? ` (${p.url})` : ""}`).join('\n');
+}
+
+const AXE_PATH = path.join(HERE, 'node_modules', 'axe-core', 'axe.min.js');
+let axeSource;
+
+// Runs axe-core in the page. The server's CSP forbids inline scripts, so axe
+// is evaluated through the DevTools protocol (page.evaluate), which CSP does
+// not govern, instead of page.addScriptTag, which would insert an inline
+// <script> and be blocked (and log a CSP console error).
+export async function runAxe(page) {
+  if (!axeSource) axeSource = fs.readFileSync(AXE_PATH, 'utf8');
+  const present = await page.evaluate(() => typeof window.axe === 'object');
+  if (!present) await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    const res = await window.axe.run(document, { resultTypes: ['violations'] });
+    return res.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      helpUrl: v.helpUrl,
+      nodes: v.nodes.map((n) => ({ target: n.target.join(' '), html: n.html, summary: n.failureSummary })),
+    }));
+  });
+}
+
+export function formatViolations(violations) {
+  return violations.map((v) => {
+    const nodes = v.nodes.slice(0, 5).map((n) =>
+      `      at ${n.target}\n        ${n.html.slice(0, 200)}\n        ${(n.summary || '').replace(/\n/g, '\n        ')}`).join('\n');
+    const more = v.nodes.length > 5 ? `\n      ... and ${v.nodes.length - 5} more` : '';
+    return `  ${v.impact}: ${v.id} - ${v.help} (${v.nodes.length} node(s))\n    ${v.helpUrl}\n${nodes}${more}`;
+  }).join('\n');
+}
+
+// Locale catalogs: { de: {key: string}, en: {...}, ru: {...} }, read from
+// <repo>/locales/<ed>/messages.json (or $DEPESCHE_LOCALES_DIR/<ed>/...).
+export function loadCatalogs() {
+  const dir = process.env.DEPESCHE_LOCALES_DIR
+    ? path.resolve(REPO_ROOT, process.env.DEPESCHE_LOCALES_DIR)
+    : path.join(REPO_ROOT, 'locales');
+  const out = {};
+  for (const ed of EDITIONS) {
+    const file = path.join(dir, ed, 'messages.json');
+    out[ed] = JSON.parse(fs.readFileSync(file, 'utf8'));
+  }
+  return out;
+}
+
+// Strings that must never show up on a page of edition `ed`: every string of
+// the other editions' catalogs that is not also a string of ed's catalog, has
+// no ICU argument (no "{"), and is at least 5 characters long.
+// Returns [{ ed: otherEdition, key, text }].
+export function foreignStrings(catalogs, ed) {
+  const own = new Set(Object.values(catalogs[ed]).filter((v) => typeof v === 'string'));
+  const out = [];
+  for (const other of EDITIONS) {
+    if (other === ed) continue;
+    for (const [key, text] of Object.entries(catalogs[other])) {
+      if (typeof text !== 'string' || own.has(text) || text.includes('{') || text.length < 5) continue;
+      out.push({ ed: other, key, text });
+    }
+  }
+  return out;
+}
+
+export function findForeign(pageText, foreign) {
+  return foreign.filter((f) => pageText.includes(f.text));
+}
+
+// Polls fn() until it returns a truthy value or the time is up; returns the
+// last value. (page.waitForFunction is avoided: the pages run under a strict
+// CSP and polling through page.evaluate never depends on eval in the page.)
+export async function poll(fn, timeoutMs = 10_000, everyMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+// Lets a loaded page finish its late requests (lazy images in view, scripts'
+// fetches) before its problems are judged. "networkidle" never comes on a
+// page that holds a request open (e.g. an EventSource for a live ticker), so
+// it is waited for only briefly; the "load" event has covered the rest.
+export async function settle(page, ms = 2000) {
+  await page.waitForLoadState('load');
+  await page.waitForLoadState('networkidle', { timeout: ms }).catch(() => {});
+}
