@@ -152,10 +152,10 @@ int Application::serve() {
     return 1;
   }
   if (c.server_public_url.empty()) pages.site().public_url = "http://" + address;
-  log::info("ready", {{"address", address},
-                      {"public_url", pages.site().public_url},
-                      {"io_threads", static_cast<std::int64_t>(io_threads)},
-                      {"data_dir", c.data_dir}});
+  log::lifecycle("ready", {{"address", address},
+                           {"public_url", pages.site().public_url},
+                           {"io_threads", static_cast<std::int64_t>(io_threads)},
+                           {"data_dir", c.data_dir}});
   server->run();
   pool.stop();
   return 0;

@@ -75,6 +75,10 @@ void append_json_escaped(std::string& out, std::string_view text) {
 
 void write(Level l, std::string_view msg, std::initializer_list<Field> fields) {
   if (l < level()) return;
+  write_always(l, msg, fields);
+}
+
+void write_always(Level l, std::string_view msg, std::initializer_list<Field> fields) {
   std::string line;
   line.reserve(160);
   line += "{\"ts\":\"";

@@ -35,6 +35,10 @@ Level level();
 bool parse_level(std::string_view text, Level& out);
 
 void write(Level level, std::string_view msg, std::initializer_list<Field> fields = {});
+/// Writes whatever the level: for the few lines operators and scripts wait
+/// for (the server is ready, it has stopped), which must not vanish at
+/// `log.level = warn`.
+void write_always(Level level, std::string_view msg, std::initializer_list<Field> fields = {});
 
 inline void debug(std::string_view msg, std::initializer_list<Field> f = {}) {
   if (level() <= Level::debug) write(Level::debug, msg, f);
@@ -44,6 +48,9 @@ inline void info(std::string_view msg, std::initializer_list<Field> f = {}) {
 }
 inline void warn(std::string_view msg, std::initializer_list<Field> f = {}) {
   write(Level::warn, msg, f);
+}
+inline void lifecycle(std::string_view msg, std::initializer_list<Field> f = {}) {
+  write_always(Level::info, msg, f);
 }
 inline void error(std::string_view msg, std::initializer_list<Field> f = {}) {
   write(Level::error, msg, f);

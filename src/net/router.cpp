@@ -1,18 +1,32 @@
 #include "net/router.hpp"
 
 #include <algorithm>
+#include <array>
 #include <string_view>
 
 namespace depesche::net {
 namespace {
 
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> out;
+// Requests with more segments than this match no route (404).
+constexpr std::size_t kMaxSegments = 32;
+
+struct PathSegments {
+  std::array<std::string_view, kMaxSegments> items;
+  std::size_t count = 0;
+  bool too_deep = false;
+};
+
+PathSegments split_request_path(std::string_view path) {
+  PathSegments out;
   if (path.empty() || path[0] != '/') return out;
   path.remove_prefix(1);
   for (;;) {
+    if (out.count == kMaxSegments) {
+      out.too_deep = true;
+      return out;
+    }
     auto slash = path.find('/');
-    out.push_back(path.substr(0, slash));
+    out.items[out.count++] = path.substr(0, slash);
     if (slash == std::string_view::npos) break;
     path.remove_prefix(slash + 1);
   }
@@ -23,36 +37,43 @@ bool is_param(std::string_view seg) {
   return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
 }
 
-// Scores how literal a match is, so the most specific pattern wins.
-std::optional<int> match_pattern(std::string_view pattern,
-                                 const std::vector<std::string_view>& segs,
-                                 std::vector<std::pair<std::string, std::string>>& params,
-                                 std::string_view full_path) {
-  auto pat = split_path(pattern);
-  params.clear();
-  int literal = 0;
+// True when `route` matches the request path; literal segments must be equal,
+// parameters non-empty, and a trailing {*rest} needs at least one character.
+bool matches(const Route& route, const PathSegments& segs, std::string_view full_path) {
+  const auto& pat = route.segments;
   std::size_t offset = 1;  // position in full_path of the current segment
   for (std::size_t i = 0; i < pat.size(); ++i) {
-    std::string_view p = pat[i];
-    if (is_param(p) && p[1] == '*') {
-      if (i >= segs.size() || offset > full_path.size()) return std::nullopt;
-      std::string_view rest = full_path.substr(offset);
-      if (rest.empty()) return std::nullopt;
-      params.emplace_back(std::string(p.substr(2, p.size() - 3)), std::string(rest));
-      return literal;
-    }
-    if (i >= segs.size()) return std::nullopt;
+    const std::string& p = pat[i];
+    if (route.takes_rest && i + 1 == pat.size()) return i < segs.count && offset < full_path.size();
+    if (i >= segs.count) return false;
     if (is_param(p)) {
-      if (segs[i].empty()) return std::nullopt;
-      params.emplace_back(std::string(p.substr(1, p.size() - 2)), std::string(segs[i]));
-    } else {
-      if (p != segs[i]) return std::nullopt;
-      ++literal;
+      if (segs.items[i].empty()) return false;
+    } else if (p != segs.items[i]) {
+      return false;
     }
-    offset += segs[i].size() + 1;
+    offset += segs.items[i].size() + 1;
   }
-  if (pat.size() != segs.size()) return std::nullopt;
-  return literal;
+  return pat.size() == segs.count;
+}
+
+void extract_params(const Route& route, const PathSegments& segs, std::string_view full_path,
+                    std::vector<std::pair<std::string, std::string>>& params) {
+  params.clear();
+  std::size_t offset = 1;
+  for (std::size_t i = 0; i < route.segments.size(); ++i) {
+    std::string_view p = route.segments[i];
+    if (!is_param(p)) {
+      offset += segs.items[i].size() + 1;
+      continue;
+    }
+    if (p[1] == '*') {
+      params.emplace_back(std::string(p.substr(2, p.size() - 3)),
+                          std::string(full_path.substr(offset)));
+      return;
+    }
+    params.emplace_back(std::string(p.substr(1, p.size() - 2)), std::string(segs.items[i]));
+    offset += segs.items[i].size() + 1;
+  }
 }
 
 }  // namespace
@@ -64,49 +85,58 @@ void Router::add(std::vector<Method> methods, std::string pattern, Handler handl
     methods.push_back(Method::head);
   Route r{std::move(methods), std::move(pattern), std::move(handler), std::move(fast),
           routes_.size()};
+  std::string_view rest = r.pattern;
+  if (!rest.empty() && rest[0] == '/') rest.remove_prefix(1);
+  for (;;) {
+    auto slash = rest.find('/');
+    std::string seg(rest.substr(0, slash));
+    if (is_param(seg) && seg[1] == '*') r.takes_rest = true;
+    if (!is_param(seg)) ++r.literal_segments;
+    r.segments.push_back(std::move(seg));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
   routes_.push_back(std::move(r));
 }
 
 Router::Match Router::match(Request& req) const {
-  auto segs = split_path(req.path);
-  Match best;
+  auto segs = split_request_path(req.path);
+  if (segs.too_deep || segs.count == 0) return Match{};
+  const Route* best = nullptr;
   int best_score = -1;
-  std::vector<std::pair<std::string, std::string>> params, best_params;
-  std::vector<const Route*> path_matches;
-  int path_best = -1;
+  int path_best = -1;  // the best score of any route, whatever its methods
   for (const Route& r : routes_) {
-    auto score = match_pattern(r.pattern, segs, params, req.path);
-    if (!score) continue;
-    if (*score > path_best) {
-      path_best = *score;
-      path_matches.clear();
-    }
-    if (*score == path_best) path_matches.push_back(&r);
+    if (!matches(r, segs, req.path)) continue;
+    int score = static_cast<int>(r.literal_segments);
+    path_best = std::max(path_best, score);
     bool allowed = std::find(r.methods.begin(), r.methods.end(), req.method) != r.methods.end();
-    if (allowed && *score > best_score) {
-      best_score = *score;
-      best.route = &r;
-      best_params = params;
+    if (allowed && score > best_score) {
+      best_score = score;
+      best = &r;
     }
   }
-  if (best.route && best_score >= path_best) {
-    req.params = std::move(best_params);
-    req.route = best.route->pattern;
-    req.route_index = best.route->index;
-    return best;
+  Match result;
+  if (best && best_score >= path_best) {
+    extract_params(*best, segs, req.path, req.params);
+    req.route = best->pattern;
+    req.route_index = best->index;
+    result.route = best;
+    return result;
   }
+  std::vector<const Route*> path_matches;
+  for (const Route& r : routes_)
+    if (matches(r, segs, req.path) && static_cast<int>(r.literal_segments) == path_best)
+      path_matches.push_back(&r);
   if (!path_matches.empty()) {
-    best.route = nullptr;
-    best.method_allowed = false;
+    result.method_allowed = false;
     for (const Route* r : path_matches)
       for (Method m : r->methods) {
         std::string name = to_string(m);
-        if (best.allow.find(name) == std::string::npos)
-          best.allow += (best.allow.empty() ? "" : ", ") + name;
+        if (result.allow.find(name) == std::string::npos)
+          result.allow += (result.allow.empty() ? "" : ", ") + name;
       }
-    return best;
   }
-  return Match{};
+  return result;
 }
 
 }  // namespace depesche::net

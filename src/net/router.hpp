@@ -25,6 +25,11 @@ struct Route {
   Handler handler;
   FastHandler fast;       // optional
   std::size_t index = 0;  // position in the table, for metrics
+  // The pattern split once at registration, so matching a request allocates
+  // nothing per route (this runs for every request, cached pages included).
+  std::vector<std::string> segments;
+  std::size_t literal_segments = 0;
+  bool takes_rest = false;  // ends in {*name}
 };
 
 class Router {

@@ -65,6 +65,17 @@ TEST(Router, ReportsMethodNotAllowedWithAllow) {
   EXPECT_EQ(run(r, get("/api/v1/articles", Method::del)), "405:GET, HEAD, POST");
 }
 
+TEST(Router, AbsurdlyDeepPathsMatchNothing) {
+  Router r;
+  r.add({Method::get}, "/static/{*path}", named("static"));
+  std::string deep = "/static";
+  for (int i = 0; i < 40; ++i) deep += "/a";
+  EXPECT_EQ(run(r, get(deep)), "404");
+  EXPECT_EQ(run(r, get("/static/a/b/c")), "static");
+  EXPECT_EQ(run(r, get("/static/")), "404");
+  EXPECT_EQ(run(r, get("")), "404");
+}
+
 TEST(Http, DecodesPercentEscapesAndRejectsBadOnes) {
   std::string out;
   EXPECT_TRUE(percent_decode("/a%20b+c", out, false));
