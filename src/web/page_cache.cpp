@@ -1,5 +1,6 @@
 #include "web/page_cache.hpp"
 
+#include <brotli/encode.h>
 #include <zlib.h>
 
 #include <cstdio>
@@ -23,17 +24,40 @@ std::string gzip_compress(std::string_view data, int level) {
   return rc == Z_STREAM_END ? out : std::string();
 }
 
-bool accepts_gzip(std::string_view ae) {
-  auto pos = ae.find("gzip");
-  if (pos == std::string_view::npos) return false;
-  auto rest = ae.substr(pos + 4);
-  auto comma = rest.find(',');
-  auto params = rest.substr(0, comma);
-  auto q = params.find("q=");
-  if (q == std::string_view::npos) return true;
-  auto value = params.substr(q + 2);
-  return !(value.starts_with("0") && value.find_first_of("123456789") == std::string_view::npos);
+std::string brotli_compress(std::string_view data, int quality) {
+  std::string out(BrotliEncoderMaxCompressedSize(data.size()), '\0');
+  if (out.empty()) return {};
+  std::size_t size = out.size();
+  if (!BrotliEncoderCompress(quality, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_TEXT, data.size(),
+                             reinterpret_cast<const std::uint8_t*>(data.data()), &size,
+                             reinterpret_cast<std::uint8_t*>(out.data())))
+    return {};
+  out.resize(size);
+  return out;
 }
+
+bool accepts_encoding(std::string_view ae, std::string_view coding) {
+  // Walk the comma-separated codings; a match needs the whole token (so "br"
+  // is not found inside "gzip, brotli-x") and a q-value other than zero.
+  while (!ae.empty()) {
+    auto comma = ae.find(',');
+    auto item = ae.substr(0, comma);
+    ae = comma == std::string_view::npos ? std::string_view{} : ae.substr(comma + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    auto semi = item.find(';');
+    auto name = item.substr(0, semi);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    if (name != coding) continue;
+    if (semi == std::string_view::npos) return true;
+    auto q = item.find("q=", semi);
+    if (q == std::string_view::npos) return true;
+    auto value = item.substr(q + 2);
+    return !(value.starts_with("0") && value.find_first_of("123456789") == std::string_view::npos);
+  }
+  return false;
+}
+
+bool accepts_gzip(std::string_view ae) { return accepts_encoding(ae, "gzip"); }
 
 bool etag_matches(std::string_view inm, std::string_view etag) {
   if (inm.empty()) return false;
@@ -72,15 +96,17 @@ std::optional<net::Response> PageCache::lookup(const net::Request& req) const {
 
 net::Response PageCache::respond(const net::Request& req, const CachedPage& page) const {
   net::Response res;
-  bool gzip = page.gzip_body && accepts_gzip(req.header("accept-encoding"));
+  auto accept_encoding = req.header("accept-encoding");
+  bool brotli = page.brotli_body && accepts_encoding(accept_encoding, "br");
+  bool gzip = !brotli && page.gzip_body && accepts_encoding(accept_encoding, "gzip");
   if (etag_matches(req.header("if-none-match"), page.etag)) {
     res.status = 304;
     res.header("ETag", page.etag);
     return res;
   }
   res.status = page.status;
-  res.shared_body = gzip ? page.gzip_body : page.body;
-  res.shared_head = gzip ? page.gzip_head : page.head;
+  res.shared_body = brotli ? page.brotli_body : gzip ? page.gzip_body : page.body;
+  res.shared_head = brotli ? page.brotli_head : gzip ? page.gzip_head : page.head;
   return res;
 }
 
@@ -99,12 +125,18 @@ net::Response PageCache::store(const net::Request& req, std::uint64_t generation
   std::string common = "Content-Type: " + content_type + "\r\nCache-Control: " + cache_control +
                        "\r\nETag: " + page->etag + "\r\nVary: Accept-Encoding\r\n" +
                        security_header_lines();
-  std::string gz = body.size() > 1024 ? gzip_compress(body) : std::string();
+  // Pages are rendered rarely and served often: compress hard, once.
+  std::string gz = body.size() > 1024 ? gzip_compress(body, 9) : std::string();
+  std::string br = body.size() > 1024 ? brotli_compress(body, 9) : std::string();
   page->body = std::make_shared<const std::string>(std::move(body));
   page->head = std::make_shared<const std::string>(common);
   if (!gz.empty() && gz.size() < page->body->size()) {
     page->gzip_body = std::make_shared<const std::string>(std::move(gz));
     page->gzip_head = std::make_shared<const std::string>(common + "Content-Encoding: gzip\r\n");
+  }
+  if (!br.empty() && br.size() < page->body->size()) {
+    page->brotli_body = std::make_shared<const std::string>(std::move(br));
+    page->brotli_head = std::make_shared<const std::string>(common + "Content-Encoding: br\r\n");
   }
   {
     std::lock_guard lock(mutex_);

@@ -2,7 +2,7 @@
 // Anonymous pages, rendered once and served from memory until content
 // changes. An entry is valid while the content generation it was rendered at
 // is current; any article write bumps the generation. Entries hold the body
-// as is and gzip-compressed, plus a pre-serialised header block, so a hit
+// as is and gzip- and brotli-compressed, plus a pre-serialised header block, so a hit
 // costs a hash lookup and two buffer writes.
 
 #include <atomic>
@@ -23,9 +23,11 @@ struct CachedPage {
   std::uint64_t generation = 0;
   std::string etag;  // quoted strong validator
   std::shared_ptr<const std::string> body;
-  std::shared_ptr<const std::string> gzip_body;  // null when gzip would not help
-  std::shared_ptr<const std::string> head;       // header lines without Content-Encoding
-  std::shared_ptr<const std::string> gzip_head;  // header lines with Content-Encoding: gzip
+  std::shared_ptr<const std::string> gzip_body;    // null when gzip would not help
+  std::shared_ptr<const std::string> head;         // header lines without Content-Encoding
+  std::shared_ptr<const std::string> gzip_head;    // header lines with Content-Encoding: gzip
+  std::shared_ptr<const std::string> brotli_body;  // null when brotli would not help
+  std::shared_ptr<const std::string> brotli_head;
 };
 
 class PageCache {
@@ -34,7 +36,7 @@ class PageCache {
   PageCache(std::size_t max_entries, std::function<std::uint64_t()> current_generation);
 
   /// A response for `req` from memory, or nullopt on a miss or stale entry.
-  /// Honours If-None-Match (304) and Accept-Encoding: gzip.
+  /// Honours If-None-Match (304) and Accept-Encoding (br, then gzip).
   std::optional<net::Response> lookup(const net::Request& req) const;
 
   /// Stores a rendered page under the request target; returns the response
@@ -56,7 +58,11 @@ class PageCache {
 /// gzip (RFC 1952) of `data` at the given level; empty on failure.
 std::string gzip_compress(std::string_view data, int level = 6);
 
-/// True when an Accept-Encoding header allows gzip (q > 0).
+/// Brotli of `data` at the given quality (0-11); empty on failure.
+std::string brotli_compress(std::string_view data, int quality = 9);
+
+/// True when an Accept-Encoding header lists `coding` with q > 0.
+bool accepts_encoding(std::string_view accept_encoding, std::string_view coding);
 bool accepts_gzip(std::string_view accept_encoding);
 
 /// True when an If-None-Match header lists `etag` (or is "*").

@@ -1,5 +1,6 @@
 #include "web/page_cache.hpp"
 
+#include <brotli/decode.h>
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -53,12 +54,32 @@ TEST(PageCache, CompressesForClientsThatAcceptGzip) {
   PageCache cache(100, [] { return 1; });
   std::string html = "<p>" + std::string(5000, 'a') + "</p>";
   cache.store(request("/de/"), 1, 200, "text/html", html, "public");
-  auto gz = cache.lookup(request("/de/", "gzip, deflate, br"));
+  auto gz = cache.lookup(request("/de/", "gzip, deflate"));
   ASSERT_TRUE(gz);
   EXPECT_NE(gz->shared_head->find("Content-Encoding: gzip"), std::string::npos);
   EXPECT_EQ(gunzip(std::string(gz->body_view())), html);
   auto plain = cache.lookup(request("/de/", "gzip;q=0"));
   EXPECT_EQ(plain->body_view(), html);
+}
+
+TEST(PageCache, PrefersBrotliWhenTheClientAcceptsIt) {
+  PageCache cache(100, [] { return 1; });
+  std::string html = "<p>" + std::string(5000, 'b') + "</p>";
+  cache.store(request("/ru/"), 1, 200, "text/html", html, "public");
+  auto br = cache.lookup(request("/ru/", "gzip, deflate, br"));
+  ASSERT_TRUE(br);
+  EXPECT_NE(br->shared_head->find("Content-Encoding: br"), std::string::npos);
+  std::string out(html.size() + 64, '\0');
+  std::size_t size = out.size();
+  auto body = br->body_view();
+  ASSERT_EQ(BrotliDecoderDecompress(body.size(), reinterpret_cast<const std::uint8_t*>(body.data()),
+                                    &size, reinterpret_cast<std::uint8_t*>(out.data())),
+            BROTLI_DECODER_RESULT_SUCCESS);
+  out.resize(size);
+  EXPECT_EQ(out, html);
+  EXPECT_FALSE(accepts_encoding("gzip, brotli-x", "br")) << "whole tokens only";
+  EXPECT_FALSE(accepts_encoding("br;q=0", "br"));
+  EXPECT_TRUE(accepts_encoding("deflate, br;q=0.5", "br"));
 }
 
 TEST(PageCache, AnswersRevalidationWith304) {
