@@ -60,19 +60,23 @@ std::string encode_cursor(const ArticleCursor& c) {
 }
 
 std::optional<ArticleCursor> decode_cursor(std::string_view s) {
+  // Times before 1970 are negative; archives reach back that far.
   auto parse = [](std::string_view digits, std::int64_t& out) {
+    bool negative = digits.starts_with('-');
+    if (negative) digits.remove_prefix(1);
     if (digits.empty() || digits.size() > 18) return false;
     out = 0;
     for (char c : digits) {
       if (c < '0' || c > '9') return false;
       out = out * 10 + (c - '0');
     }
+    if (negative) out = -out;
     return true;
   };
   auto dot = s.find('.');
   if (dot == std::string_view::npos) return std::nullopt;
   ArticleCursor c;
-  if (!parse(s.substr(0, dot), c.published_at) || !parse(s.substr(dot + 1), c.id))
+  if (!parse(s.substr(0, dot), c.published_at) || !parse(s.substr(dot + 1), c.id) || c.id < 0)
     return std::nullopt;
   return c;
 }

@@ -68,9 +68,43 @@ std::string next_request_id() {
   return id;
 }
 
-Response plain_error(int status, std::string message) {
-  Response r(status, "text/plain; charset=utf-8", std::move(message) + "\n");
+// Errors the server answers itself, before or instead of a handler: JSON in
+// the API's error shape under /api/, plain text elsewhere.
+Response protocol_error(std::string_view target, int status, std::string message) {
+  if (!target.starts_with("/api/"))
+    return Response(status, "text/plain; charset=utf-8", message + "\n");
+  const char* code = status == 404   ? "not_found"
+                     : status == 405 ? "method_not_allowed"
+                     : status == 408 ? "timeout"
+                     : status == 413 ? "payload_too_large"
+                     : status == 431 ? "headers_too_large"
+                     : status == 501 ? "not_implemented"
+                     : status >= 500 ? "internal"
+                                     : "invalid";
+  std::string body = "{\"error\":{\"code\":\"";
+  body += code;
+  body += "\",\"message\":\"";
+  log::append_json_escaped(body, message);
+  body += "\"}}";
+  Response r(status, "application/json; charset=utf-8", std::move(body));
+  r.header("Cache-Control", "no-store");
   return r;
+}
+
+// RFC 9112 3.2.2: a server must accept the absolute form ("GET http://host/p")
+// that proxies send; only its path and query matter here.
+std::string_view origin_form(std::string_view target) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() > scheme.size() &&
+        std::equal(scheme.begin(), scheme.end(), target.begin(), [](char a, char b) {
+          return a == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      auto slash = target.find('/', scheme.size());
+      if (slash == std::string_view::npos) return "/";
+      return target.substr(slash);
+    }
+  }
+  return target;
 }
 
 }  // namespace
@@ -91,10 +125,12 @@ struct Server::Impl {
   const Router& router;
   Metrics& metrics;
   BlockingPool& pool;
-  std::vector<std::unique_ptr<Worker>> workers;
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> open_connections{0};  // over all workers, for the drain
   std::uint16_t bound_port = 0;
+  // Last, so it is destroyed first: destroying a worker's context destroys
+  // its suspended sessions, which still count themselves out above.
+  std::vector<std::unique_ptr<Worker>> workers;
 
   Impl(ServerOptions o, const Router& r, Metrics& m, BlockingPool& p)
       : opts(std::move(o)), router(r), metrics(m), pool(p) {}
@@ -258,12 +294,12 @@ awaitable<Response> Server::Impl::dispatch(Request& req) {
   auto match = router.match(req);
   if (!match.route) {
     if (!match.method_allowed) {
-      Response r = plain_error(405, "Method not allowed");
+      Response r = protocol_error(req.path, 405, "Method not allowed");
       r.header("Allow", match.allow);
       co_return r;
     }
     if (router.not_found()) co_return co_await run_on_pool(router.not_found(), req);
-    co_return plain_error(404, "Not found");
+    co_return protocol_error(req.path, 404, "Not found");
   }
   if (match.route->fast) {
     if (auto r = match.route->fast(req)) co_return std::move(*r);
@@ -326,23 +362,49 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
     Response res;
     Request req;
     bool close_after = false;
+    // The target of a request that failed to parse, when its head got that far.
+    // The target of a request that failed to parse, read from its request
+    // line (a body or header limit can stop the parser before the head is done).
+    auto error_target = [&]() -> std::string_view {
+      // The parser keeps the target once the request line is read, before
+      // the fields that may break a limit.
+      if (auto t = parser.get().target(); !t.empty())
+        return origin_form(std::string_view(t.data(), t.size()));
+      auto data = buffer.cdata();
+      std::string_view line(static_cast<const char*>(data.data()), data.size());
+      line = line.substr(0, line.find("\r\n"));
+      auto first = line.find(' ');
+      if (first == std::string_view::npos) return {};
+      auto rest = line.substr(first + 1);
+      return origin_form(rest.substr(0, rest.find(' ')));
+    };
     if (ec) {
       if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
           ec == asio::error::connection_reset || ec == asio::error::eof)
         break;
       if (ec == beast::error::timeout) {
         if (buffer.size() == 0) break;  // idle keep-alive connection
-        res = plain_error(408, "Request timeout");
+        // The stream closed the socket when its timer fired, so no 408 can be
+        // sent (nginx behaves the same); it is logged and counted as one.
+        metrics.record(metrics.unmatched_index(), 408, 0);
+        if (opts.access_log)
+          log::info("access", {{"request_id", next_request_id()},
+                               {"status", 408},
+                               {"error", "request not complete within server.read_timeout_ms"},
+                               {"remote", remote}});
+        break;
       } else if (ec == http::error::header_limit) {
-        res = plain_error(431, "Request headers too large (limit " +
-                                   std::to_string(opts.max_header_bytes) + " bytes)");
+        res = protocol_error(error_target(), 431,
+                             "Request headers too large (limit " +
+                                 std::to_string(opts.max_header_bytes) + " bytes)");
       } else if (ec == http::error::body_limit) {
-        res = plain_error(413, "Request body too large (limit " +
-                                   std::to_string(opts.max_body_bytes) + " bytes)");
+        res = protocol_error(
+            error_target(), 413,
+            "Request body too large (limit " + std::to_string(opts.max_body_bytes) + " bytes)");
       } else if (ec == http::error::partial_message) {
         break;
       } else {
-        res = plain_error(400, "Malformed HTTP request: " + ec.message());
+        res = protocol_error(error_target(), 400, "Malformed HTTP request: " + ec.message());
       }
       close_after = true;
       req.request_id = next_request_id();
@@ -353,17 +415,17 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
       req.target.assign(msg.target().data(), msg.target().size());
       req.request_id = next_request_id();
       req.remote_address = remote;
-      std::string_view target = req.target;
+      std::string_view target = origin_form(req.target);
       auto qpos = target.find('?');
       std::string_view raw_path = target.substr(0, qpos);
       if (qpos != std::string_view::npos) req.query.assign(target.substr(qpos + 1));
       close_after = !msg.keep_alive();
       if (raw_path.empty() || raw_path[0] != '/' || !percent_decode(raw_path, req.path, false) ||
           req.path.find('\0') != std::string::npos) {
-        res = plain_error(400, "Malformed request target");
+        res = protocol_error(raw_path, 400, "Malformed request target");
         close_after = true;
       } else if (req.method == Method::other) {
-        res = plain_error(501, "Method not implemented");
+        res = protocol_error(req.path, 501, "Method not implemented");
       } else {
         req.headers.reserve(12);
         for (const auto& f : msg) {
@@ -378,7 +440,8 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
         } catch (const std::exception& e) {
           log::error("handler failed",
                      {{"request_id", req.request_id}, {"route", req.route}, {"error", e.what()}});
-          res = plain_error(500, "Internal server error (request " + req.request_id + ")");
+          res = protocol_error(req.path, 500,
+                               "Internal server error (request " + req.request_id + ")");
         }
       }
     }

@@ -3,6 +3,8 @@
 #include <brotli/encode.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 #include "web/security_headers.hpp"
@@ -47,7 +49,11 @@ bool accepts_encoding(std::string_view ae, std::string_view coding) {
     auto semi = item.find(';');
     auto name = item.substr(0, semi);
     while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
-    if (name != coding) continue;
+    if (name.size() != coding.size() ||
+        !std::equal(name.begin(), name.end(), coding.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        }))
+      continue;
     if (semi == std::string_view::npos) return true;
     auto q = item.find("q=", semi);
     if (q == std::string_view::npos) return true;
@@ -95,13 +101,17 @@ std::optional<net::Response> PageCache::lookup(const net::Request& req) const {
 }
 
 net::Response PageCache::respond(const net::Request& req, const CachedPage& page) const {
-  net::Response res;
   auto accept_encoding = req.header("accept-encoding");
   bool brotli = page.brotli_body && accepts_encoding(accept_encoding, "br");
   bool gzip = !brotli && page.gzip_body && accepts_encoding(accept_encoding, "gzip");
-  if (etag_matches(req.header("if-none-match"), page.etag)) {
+  // Each encoding is its own representation with its own strong validator.
+  const std::string& etag = brotli ? page.brotli_etag : gzip ? page.gzip_etag : page.etag;
+  net::Response res;
+  if (etag_matches(req.header("if-none-match"), etag)) {
     res.status = 304;
-    res.header("ETag", page.etag);
+    res.header("ETag", etag);
+    res.header("Cache-Control", page.cache_control);
+    res.header("Vary", "Accept-Encoding");
     return res;
   }
   res.status = page.status;
@@ -119,24 +129,31 @@ net::Response PageCache::store(const net::Request& req, std::uint64_t generation
   // FNV-1a is enough for a validator: collisions only cost a needless 304.
   std::uint64_t h = 1469598103934665603ULL;
   for (unsigned char c : body) h = (h ^ c) * 1099511628211ULL;
-  char etag[24];
-  std::snprintf(etag, sizeof etag, "\"%016llx\"", static_cast<unsigned long long>(h));
-  page->etag = etag;
-  std::string common = "Content-Type: " + content_type + "\r\nCache-Control: " + cache_control +
-                       "\r\nETag: " + page->etag + "\r\nVary: Accept-Encoding\r\n" +
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  page->etag = "\"" + std::string(hex) + "\"";
+  page->gzip_etag = "\"" + std::string(hex) + "-gz\"";
+  page->brotli_etag = "\"" + std::string(hex) + "-br\"";
+  page->cache_control = cache_control;
+  auto head_for = [&](const std::string& etag, const char* encoding) {
+    std::string head = "Content-Type: " + content_type + "\r\nCache-Control: " + cache_control +
+                       "\r\nETag: " + etag + "\r\nVary: Accept-Encoding\r\n" +
                        security_header_lines();
+    if (encoding) head += std::string("Content-Encoding: ") + encoding + "\r\n";
+    return std::make_shared<const std::string>(std::move(head));
+  };
   // Pages are rendered rarely and served often: compress hard, once.
   std::string gz = body.size() > 1024 ? gzip_compress(body, 9) : std::string();
   std::string br = body.size() > 1024 ? brotli_compress(body, 9) : std::string();
   page->body = std::make_shared<const std::string>(std::move(body));
-  page->head = std::make_shared<const std::string>(common);
+  page->head = head_for(page->etag, nullptr);
   if (!gz.empty() && gz.size() < page->body->size()) {
     page->gzip_body = std::make_shared<const std::string>(std::move(gz));
-    page->gzip_head = std::make_shared<const std::string>(common + "Content-Encoding: gzip\r\n");
+    page->gzip_head = head_for(page->gzip_etag, "gzip");
   }
   if (!br.empty() && br.size() < page->body->size()) {
     page->brotli_body = std::make_shared<const std::string>(std::move(br));
-    page->brotli_head = std::make_shared<const std::string>(common + "Content-Encoding: br\r\n");
+    page->brotli_head = head_for(page->brotli_etag, "br");
   }
   {
     std::lock_guard lock(mutex_);

@@ -21,7 +21,10 @@ namespace depesche::web {
 struct CachedPage {
   int status = 200;
   std::uint64_t generation = 0;
-  std::string etag;  // quoted strong validator
+  std::string etag;         // quoted strong validator of the identity body
+  std::string gzip_etag;    // ... of the gzip body
+  std::string brotli_etag;  // ... of the brotli body
+  std::string cache_control;
   std::shared_ptr<const std::string> body;
   std::shared_ptr<const std::string> gzip_body;    // null when gzip would not help
   std::shared_ptr<const std::string> head;         // header lines without Content-Encoding
@@ -61,7 +64,8 @@ std::string gzip_compress(std::string_view data, int level = 6);
 /// Brotli of `data` at the given quality (0-11); empty on failure.
 std::string brotli_compress(std::string_view data, int quality = 9);
 
-/// True when an Accept-Encoding header lists `coding` with q > 0.
+/// True when an Accept-Encoding header lists `coding` (lower-case; matched
+/// without regard to case) with q > 0.
 bool accepts_encoding(std::string_view accept_encoding, std::string_view coding);
 bool accepts_gzip(std::string_view accept_encoding);
 

@@ -10,9 +10,11 @@ using domain::Image;
 
 #define ARTICLE_HEAD \
   "SELECT a.id, a.edition, a.slug, a.section_id, s.slug, s.name, a.headline, a.teaser, "
-#define ARTICLE_TAIL                                                                             \
-  ", a.image_url, a.image_caption, a.image_credit, a.image_width, a.image_height, a.author, "    \
-  "a.status, a.top, a.published_at, a.created_at, a.updated_at, a.version, a.translation_group " \
+#define ARTICLE_TAIL                                                                              \
+  ", a.image_url, a.image_caption, a.image_credit, a.image_width, a.image_height, a.author, "     \
+  "a.status, a.top, a.published_at, a.created_at, a.updated_at, a.version, a.translation_group, " \
+  "(SELECT group_concat(tag, char(31)) FROM (SELECT tag FROM article_tags "                       \
+  "  WHERE article_id = a.id ORDER BY position)) "                                                \
   "FROM articles a JOIN sections s ON s.id = a.section_id "
 #define ARTICLE_FULL ARTICLE_HEAD "a.body, a.body_html" ARTICLE_TAIL
 #define ARTICLE_BRIEF ARTICLE_HEAD "'', ''" ARTICLE_TAIL
@@ -41,6 +43,15 @@ Article read_article(const Statement& st) {
   a.updated_at = st.int64(20);
   a.version = static_cast<int>(st.int64(21));
   a.translation_group = st.int64(22);
+  // Tags come in one column, separated by the ASCII unit separator, which
+  // tag validation keeps out of tags; lists then need no query per item.
+  std::string tags = st.text(23);
+  for (std::size_t start = 0; !tags.empty();) {
+    auto end = tags.find('\x1f', start);
+    a.tags.push_back(tags.substr(start, end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
   return a;
 }
 
@@ -49,15 +60,6 @@ Section read_section(const Statement& st) {
 }
 
 Result<void> load_links(Database& db, Article& a) {
-  auto tags = db.prepare("SELECT tag FROM article_tags WHERE article_id = ? ORDER BY position");
-  if (!tags) return std::unexpected(tags.error());
-  tags->bind(1, a.id);
-  for (;;) {
-    auto row = tags->step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) break;
-    a.tags.push_back(tags->text(0));
-  }
   auto rel =
       db.prepare("SELECT related_id FROM article_related WHERE article_id = ? ORDER BY position");
   if (!rel) return std::unexpected(rel.error());
