@@ -1,5 +1,6 @@
 #include "api/api_errors.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace depesche::api {
@@ -37,7 +38,11 @@ net::Response error_response(int status, std::string_view code, std::string_view
 net::Response error_response(const Error& error) {
   // Internal details stay in the log; the client gets a generic message.
   if (error.code == ErrorCode::internal) return error_response(500, "internal", "internal error");
-  return error_response(status_for(error.code), to_string(error.code), error.message, error.field);
+  auto r =
+      error_response(status_for(error.code), to_string(error.code), error.message, error.field);
+  if (error.code == ErrorCode::rate_limited)
+    r.header("Retry-After", std::to_string(std::max(1LL, (error.retry_after_ms + 999) / 1000)));
+  return r;
 }
 
 }  // namespace depesche::api

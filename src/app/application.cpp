@@ -5,15 +5,25 @@
 
 #include "api/api_errors.hpp"
 #include "api/articles_api.hpp"
+#include "api/auth_api.hpp"
 #include "base/log.hpp"
+#include "domain/account_service.hpp"
 #include "domain/article_service.hpp"
 #include "domain/editions.hpp"
+#include "domain/job_queue.hpp"
+#include "domain/mail_outbox.hpp"
+#include "domain/passwords.hpp"
 #include "domain/token_service.hpp"
+#include "mail/maildir/maildir_mailer.hpp"
+#include "mail/smtp/smtp_mailer.hpp"
 #include "net/blocking_pool.hpp"
+#include "net/browser_guard.hpp"
 #include "net/metrics.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "web/account_mail_writer.hpp"
+#include "web/account_pages.hpp"
 #include "web/i18n.hpp"
 #include "web/page_cache.hpp"
 #include "web/pages.hpp"
@@ -30,17 +40,71 @@ struct Application::Parts {
   std::unique_ptr<domain::Editions> editions;
   std::unique_ptr<domain::ArticleService> articles;
   std::unique_ptr<domain::TokenService> tokens;
+  std::unique_ptr<web::I18n> i18n;
+  std::unique_ptr<web::Templates> templates;
+  std::unique_ptr<web::StaticFiles> statics;
+  web::SiteInfo site;
+  domain::AccountSettings account_settings;
+  std::unique_ptr<domain::Passwords> passwords;
+  std::unique_ptr<mail::Mailer> mailer;
+  std::unique_ptr<domain::MailOutbox> outbox;
+  std::unique_ptr<web::AccountMailWriter> account_mails;
+  std::unique_ptr<domain::JobQueue> jobs;  // after what its jobs use, so it stops first
+  std::unique_ptr<domain::AccountService> accounts;
 };
 
-Application::~Application() = default;
+Application::~Application() {
+  // Let queued account work finish while the outbox and store still exist.
+  if (p_ && p_->jobs) p_->jobs->drain();
+  if (p_ && p_->outbox) p_->outbox->stop();
+}
 domain::ArticleService& Application::articles() { return *p_->articles; }
 domain::TokenService& Application::tokens() { return *p_->tokens; }
+domain::AccountService& Application::accounts() { return *p_->accounts; }
+domain::MailOutbox& Application::outbox() { return *p_->outbox; }
+store::Store& Application::store() { return *p_->store; }
 const Config& Application::config() const { return p_->config; }
 
 std::string Application::resource_dir() const {
   return p_->config.site_resources.empty() ? std::string(DEPESCHE_RESOURCE_DIR)
                                            : p_->config.site_resources;
 }
+
+namespace {
+
+domain::AccountSettings account_settings(const Config& c) {
+  constexpr Millis kHour = 3600'000;
+  domain::AccountSettings s;
+  s.confirm_ttl_ms = c.accounts_confirm_ttl_hours * kHour;
+  s.email_change_ttl_ms = c.accounts_confirm_ttl_hours * kHour;
+  s.reset_ttl_ms = c.accounts_reset_ttl_hours * kHour;
+  s.session_idle_ms = c.accounts_session_idle_hours * kHour;
+  s.session_absolute_ms = c.accounts_session_max_hours * kHour;
+  s.login_per_minute = static_cast<int>(c.accounts_login_per_minute);
+  s.register_per_hour = static_cast<int>(c.accounts_register_per_hour);
+  s.reset_per_hour = static_cast<int>(c.accounts_reset_per_hour);
+  s.resend_per_hour = static_cast<int>(c.accounts_resend_per_hour);
+  s.account_mails_per_hour = static_cast<int>(c.accounts_mails_per_address_per_hour);
+  return s;
+}
+
+Result<std::unique_ptr<mail::Mailer>> make_mailer(const Config& c) {
+  if (c.mail_smtp_url.empty()) {
+    try {
+      return std::unique_ptr<mail::Mailer>(
+          new mail::MaildirMailer((fs::path(c.data_dir) / "outbox").string()));
+    } catch (const std::exception& e) {
+      return fail(ErrorCode::invalid, e.what());
+    }
+  }
+  auto options = mail::parse_smtp_url(c.mail_smtp_url);
+  if (!options) return fail(ErrorCode::invalid, "mail.smtp_url: " + options.error().message);
+  options->ca_file = c.mail_smtp_ca_file;
+  options->timeout_ms = static_cast<long>(c.mail_smtp_timeout_ms);
+  return std::unique_ptr<mail::Mailer>(new mail::SmtpMailer(std::move(*options)));
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Application>> Application::open(Config config) {
   log::Level level;
@@ -56,51 +120,80 @@ Result<std::unique_ptr<Application>> Application::open(Config config) {
   app->p_ = std::make_unique<Parts>();
   auto& p = *app->p_;
   p.config = std::move(config);
+  const Config& c = p.config;
   auto store =
-      store::sqlite::SqliteStore::open((fs::path(p.config.data_dir) / "depesche.db").string(),
-                                       static_cast<std::size_t>(p.config.server_blocking_threads));
+      store::sqlite::SqliteStore::open((fs::path(c.data_dir) / "depesche.db").string(),
+                                       static_cast<std::size_t>(c.server_blocking_threads));
   if (!store) return std::unexpected(store.error());
   p.store = std::move(*store);
   if (auto v = p.store->migrate(); !v) return std::unexpected(v.error());
-  p.editions =
-      std::make_unique<domain::Editions>(p.config.site_editions, p.config.site_default_edition);
+  p.editions = std::make_unique<domain::Editions>(c.site_editions, c.site_default_edition);
   p.articles = std::make_unique<domain::ArticleService>(*p.store, *p.editions);
   p.tokens = std::make_unique<domain::TokenService>(*p.store);
+
+  std::string res = app->resource_dir();
+  auto i18n = web::I18n::load(res + "/locales", c.site_editions, c.site_time_zone);
+  if (!i18n) return std::unexpected(i18n.error());
+  // Every edition needs its name in every catalog, for the edition switcher.
+  for (const auto& ed : c.site_editions)
+    for (const auto& other : c.site_editions)
+      if (!(*i18n)->catalog(ed).has("edition_" + other))
+        return fail(ErrorCode::invalid, "locales/" + ed + " lacks the key edition_" + other);
+  p.i18n = std::move(*i18n);
+  auto templates = web::Templates::load(res + "/templates");
+  if (!templates) return std::unexpected(templates.error());
+  p.templates = std::move(*templates);
+  auto statics = web::StaticFiles::load(res + "/static");
+  if (!statics) return std::unexpected(statics.error());
+  p.statics = std::move(*statics);
+  p.site = web::SiteInfo{c.site_name, c.server_public_url, p.statics->version()};
+
+  auto common = domain::Passwords::load_list(c.accounts_common_passwords.empty()
+                                                 ? res + "/security/common-passwords.txt"
+                                                 : c.accounts_common_passwords);
+  if (!common) return std::unexpected(common.error());
+  domain::PasswordSettings pw;
+  pw.min_chars = static_cast<std::size_t>(c.accounts_password_min_chars);
+  pw.argon2_memory_kib = static_cast<std::uint64_t>(c.accounts_argon2_memory_kib);
+  pw.argon2_passes = static_cast<std::uint64_t>(c.accounts_argon2_passes);
+  p.passwords = std::make_unique<domain::Passwords>(pw, std::move(*common));
+
+  auto mailer = make_mailer(c);
+  if (!mailer) return std::unexpected(mailer.error());
+  p.mailer = std::move(*mailer);
+  domain::OutboxSettings outbox;
+  outbox.from = c.mail_from;
+  outbox.max_attempts = static_cast<int>(c.mail_max_attempts);
+  outbox.first_retry_ms = c.mail_retry_first_ms;
+  outbox.max_retry_ms = c.mail_retry_max_ms;
+  p.outbox = std::make_unique<domain::MailOutbox>(*p.store, *p.mailer, outbox);
+  p.account_settings = account_settings(c);
+  p.account_mails = std::make_unique<web::AccountMailWriter>(*p.i18n, *p.templates, *p.outbox,
+                                                             p.site, p.account_settings);
+  p.jobs = std::make_unique<domain::JobQueue>();
+  p.accounts = std::make_unique<domain::AccountService>(
+      *p.store, *p.editions, *p.passwords, *p.account_mails,
+      [jobs = p.jobs.get()](std::function<void()> job) { jobs->post(std::move(job)); },
+      p.account_settings);
   return app;
 }
 
 int Application::serve() {
   auto& p = *p_;
   const Config& c = p.config;
-  std::string res = resource_dir();
-  auto i18n = web::I18n::load(res + "/locales", c.site_editions, c.site_time_zone);
-  if (!i18n) {
-    log::error("cannot start", {{"error", i18n.error().message}});
-    return 1;
-  }
-  // Every edition needs its name in every catalog, for the edition switcher.
-  for (const auto& ed : c.site_editions)
-    for (const auto& other : c.site_editions)
-      if (!(*i18n)->catalog(ed).has("edition_" + other)) {
-        log::error("cannot start",
-                   {{"error", "locales/" + ed + " lacks the key edition_" + other}});
-        return 1;
-      }
-  auto templates = web::Templates::load(res + "/templates");
-  auto statics = web::StaticFiles::load(res + "/static");
-  if (!templates || !statics) {
-    log::error("cannot start",
-               {{"error", !templates ? templates.error().message : statics.error().message}});
-    return 1;
-  }
+  p.outbox->start();
+  net::BrowserGuard guard(c.server_public_url);
+  long long session_max_age_s = p.account_settings.session_absolute_ms / 1000;
 
   net::Router router;
   web::PageCache cache(static_cast<std::size_t>(c.site_page_cache_entries),
                        [&] { return p.articles->content_generation(); });
-  web::Pages pages({*p.articles, *p.editions, **i18n, **templates, **statics, cache,
-                    web::SiteInfo{c.site_name, c.server_public_url, (*statics)->version()},
-                    (fs::path(c.data_dir) / "media").string()});
+  web::Pages pages({*p.articles, *p.accounts, guard, *p.editions, *p.i18n, *p.templates, *p.statics,
+                    cache, p.site, (fs::path(c.data_dir) / "media").string()});
+  web::AccountPages account_pages(pages, *p.accounts, *p.editions, *p.i18n, guard,
+                                  session_max_age_s);
   api::ArticlesApi articles_api(*p.articles, *p.tokens);
+  api::AuthApi auth_api(*p.accounts, *p.tokens, guard, session_max_age_s);
 
   std::unique_ptr<net::Server> server;
   std::unique_ptr<net::Metrics> metrics;
@@ -120,6 +213,8 @@ int Application::serve() {
         return net::Response(200, "text/plain; version=0.0.4; charset=utf-8", metrics->render());
       });
   articles_api.register_routes(router);
+  auth_api.register_routes(router);
+  account_pages.register_routes(router);
   pages.register_routes(router);
   router.set_not_found([&](net::Request& req) {
     if (req.path.starts_with("/api/")) return api::api_not_found(req);
@@ -151,13 +246,20 @@ int Application::serve() {
     log::error("cannot start", {{"error", e.what()}});
     return 1;
   }
-  if (c.server_public_url.empty()) pages.site().public_url = "http://" + address;
+  if (c.server_public_url.empty()) {
+    // Links in pages and mails need the address actually bound (port 0).
+    p.site.public_url = "http://" + address;
+    pages.site().public_url = p.site.public_url;
+    guard.set_public_url(p.site.public_url);
+  }
   log::lifecycle("ready", {{"address", address},
                            {"public_url", pages.site().public_url},
                            {"io_threads", static_cast<std::int64_t>(io_threads)},
                            {"data_dir", c.data_dir}});
   server->run();
   pool.stop();
+  p.jobs->drain();
+  p.outbox->stop();
   // Sessions cut off by the shutdown timeout are destroyed with the server;
   // they still count themselves out of the metrics, so the server goes first.
   server.reset();

@@ -8,16 +8,22 @@
 #include "base/error.hpp"
 
 namespace depesche::domain {
+class AccountService;
 class ArticleService;
+class MailOutbox;
 class TokenService;
 class Editions;
 }  // namespace depesche::domain
+namespace depesche::store {
+class Store;
+}
 
 namespace depesche::app {
 
 class Application {
  public:
-  /// Opens the data dir and store and migrates the schema; no network yet.
+  /// Opens the data dir and store, migrates the schema, loads templates and
+  /// catalogs and sets up mail; no network yet.
   static Result<std::unique_ptr<Application>> open(Config config);
   ~Application();
 
@@ -26,6 +32,9 @@ class Application {
 
   domain::ArticleService& articles();
   domain::TokenService& tokens();
+  domain::AccountService& accounts();
+  domain::MailOutbox& outbox();
+  store::Store& store();
   const Config& config() const;
   /// The directory holding templates/, locales/, static/ and demo/.
   std::string resource_dir() const;

@@ -7,7 +7,9 @@
 #include "app/config.hpp"
 #include "app/demo.hpp"
 #include "base/log.hpp"
+#include "domain/account_service.hpp"
 #include "domain/token_service.hpp"
+#include "store/store.hpp"
 
 namespace depesche::app {
 
@@ -31,8 +33,33 @@ int run_cli(int argc, char** argv, char** env) {
   auto* token_revoke = token->add_subcommand("revoke", "revoke a token by name");
   token_revoke->add_option("--name", token_name, "the token's name")->required();
   auto* token_list = token->add_subcommand("list", "list tokens (never their secrets)");
-  for (auto* sub :
-       {serve, migrate, demo, token, token_create, token_revoke, token_list, config_cmd})
+  auto* user = cli.add_subcommand("user", "manage accounts");
+  user->require_subcommand(1);
+  std::string user_email, user_name, user_role = "reader";
+  bool password_stdin = false;
+  auto* user_create = user->add_subcommand(
+      "create", "create a confirmed account (the password is read from stdin)");
+  user_create->add_option("--email", user_email, "the account's e-mail address")->required();
+  user_create->add_flag("--password-stdin", password_stdin, "read the password from stdin")
+      ->required();
+  user_create->add_option("--role", user_role, "reader, moderator, editor or admin")
+      ->check(CLI::IsMember({"reader", "moderator", "editor", "admin"}));
+  user_create->add_option("--name", user_name, "display name (default: the address's local part)");
+  auto* user_role_cmd = user->add_subcommand("role", "change an account's role");
+  user_role_cmd->add_option("--email", user_email, "the account's e-mail address")->required();
+  user_role_cmd->add_option("--role", user_role, "reader, moderator, editor or admin")
+      ->required()
+      ->check(CLI::IsMember({"reader", "moderator", "editor", "admin"}));
+  auto* mail_cmd = cli.add_subcommand("mail", "inspect and retry the mail outbox");
+  mail_cmd->require_subcommand(1);
+  std::string mail_state = "failed";
+  auto* mail_list =
+      mail_cmd->add_subcommand("list", "list mails in the outbox (never their bodies)");
+  mail_list->add_option("--state", mail_state, "pending, sent or failed")
+      ->check(CLI::IsMember({"pending", "sent", "failed"}));
+  auto* mail_retry = mail_cmd->add_subcommand("retry", "queue failed mails again");
+  for (auto* sub : {serve, migrate, demo, token, token_create, token_revoke, token_list, config_cmd,
+                    user, user_create, user_role_cmd, mail_cmd, mail_list, mail_retry})
     sub->fallthrough();
 
   try {
@@ -65,6 +92,49 @@ int run_cli(int argc, char** argv, char** env) {
       std::cerr << "depesche demo: " << n.error().message << "\n";
       return 1;
     }
+    return 0;
+  }
+  if (user_create->parsed()) {
+    std::string password;
+    std::getline(std::cin, password);
+    if (user_name.empty()) user_name = user_email.substr(0, user_email.find('@'));
+    auto a = (*app)->accounts().create_confirmed(user_email, password, user_name,
+                                                 *domain::parse_role(user_role));
+    if (!a) {
+      std::cerr << "depesche user create: " << a.error().message << "\n";
+      return 1;
+    }
+    std::cout << a->id << "\t" << a->email << "\t" << domain::to_string(a->role) << "\n";
+    return 0;
+  }
+  if (user_role_cmd->parsed()) {
+    auto& accounts = (*app)->store().accounts();
+    auto a = accounts.by_email(domain::AccountService::normalise_email(user_email));
+    if (!a) {
+      std::cerr << "depesche user role: no account has that address\n";
+      return 1;
+    }
+    if (auto r = accounts.set_role(a->id, *domain::parse_role(user_role)); !r) {
+      std::cerr << "depesche user role: " << r.error().message << "\n";
+      return 1;
+    }
+    return 0;
+  }
+  if (mail_list->parsed()) {
+    domain::MailState state = mail_state == "pending" ? domain::MailState::pending
+                              : mail_state == "sent"  ? domain::MailState::sent
+                                                      : domain::MailState::failed;
+    auto mails = (*app)->store().mail_queue().in_state(state, 1000);
+    if (!mails) return 1;
+    for (const auto& m : *mails)
+      std::cout << m.id << "\t" << format_rfc3339(m.created_at) << "\t" << m.kind << "\t"
+                << m.mail.to << "\tattempts=" << m.attempts << "\t" << m.last_error << "\n";
+    return 0;
+  }
+  if (mail_retry->parsed()) {
+    auto n = (*app)->store().mail_queue().retry_failed(now_millis());
+    if (!n) return 1;
+    std::cout << *n << " mails queued again; a running server sends them within a minute\n";
     return 0;
   }
   auto& tokens = (*app)->tokens();

@@ -8,6 +8,8 @@
 
 #include "base/log.hpp"
 #include "domain/editions.hpp"
+#include "mail/address.hpp"
+#include "mail/smtp/smtp_options.hpp"
 
 namespace depesche::app {
 namespace {
@@ -51,6 +53,42 @@ const std::vector<Option>& options() {
       {"mail", "smtp_url", &Config::mail_smtp_url, 0, 0,
        "empty: maildir outbox in the data dir; smtp://host:port"},
       {"mail", "from", &Config::mail_from, 0, 0, "sender address of mails"},
+      {"mail", "smtp_ca_file", &Config::mail_smtp_ca_file, 0, 0,
+       "PEM file of CAs to trust for SMTP TLS; empty: the system's"},
+      {"mail", "smtp_timeout_ms", &Config::mail_smtp_timeout_ms, 1000, 600'000,
+       "time allowed for one SMTP delivery"},
+      {"mail", "max_attempts", &Config::mail_max_attempts, 1, 100,
+       "delivery attempts before a mail is kept as failed"},
+      {"mail", "retry_first_ms", &Config::mail_retry_first_ms, 100, 86'400'000,
+       "wait after the first failed attempt; doubles with each further one"},
+      {"mail", "retry_max_ms", &Config::mail_retry_max_ms, 100, 86'400'000,
+       "longest wait between attempts"},
+      {"accounts", "confirm_ttl_hours", &Config::accounts_confirm_ttl_hours, 1, 720,
+       "how long a confirmation link works"},
+      {"accounts", "reset_ttl_hours", &Config::accounts_reset_ttl_hours, 1, 72,
+       "how long a password reset link works"},
+      {"accounts", "session_idle_hours", &Config::accounts_session_idle_hours, 1, 8760,
+       "a session unused this long ends"},
+      {"accounts", "session_max_hours", &Config::accounts_session_max_hours, 1, 8760,
+       "a session ends this long after login, used or not"},
+      {"accounts", "login_per_minute", &Config::accounts_login_per_minute, 1, 1000,
+       "login attempts per account and per client address (429 above)"},
+      {"accounts", "register_per_hour", &Config::accounts_register_per_hour, 1, 100'000,
+       "registrations per client address (429 above)"},
+      {"accounts", "reset_per_hour", &Config::accounts_reset_per_hour, 1, 100'000,
+       "reset requests per address asked for and per client address (429 above)"},
+      {"accounts", "resend_per_hour", &Config::accounts_resend_per_hour, 1, 100'000,
+       "confirmation resends per address asked for (429 above)"},
+      {"accounts", "mails_per_address_per_hour", &Config::accounts_mails_per_address_per_hour, 1,
+       100'000, "account mails to one address; more are dropped"},
+      {"accounts", "password_min_chars", &Config::accounts_password_min_chars, 12, 128,
+       "shortest password allowed"},
+      {"accounts", "argon2_memory_kib", &Config::accounts_argon2_memory_kib, 19 * 1024,
+       4 * 1024 * 1024, "argon2id memory per password hash (OWASP minimum: 19 MiB)"},
+      {"accounts", "argon2_passes", &Config::accounts_argon2_passes, 2, 100,
+       "argon2id passes per password hash"},
+      {"accounts", "common_passwords", &Config::accounts_common_passwords, 0, 0,
+       "file of refused passwords, one per line; empty: security/common-passwords.txt"},
       {"log", "level", &Config::log_level, 0, 0, "debug, info, warn or error"},
       {"log", "access", &Config::log_access, 0, 0, "log one JSON line per request"},
       {"site", "name", &Config::site_name, 0, 0, "the site's name in titles and feeds"},
@@ -192,6 +230,13 @@ Result<void> validate(Config& c) {
   if (!c.bus_url.empty())
     return fail(ErrorCode::invalid,
                 "bus.url: only the in-process bus (empty url) is available in this version");
+  if (!c.mail_smtp_url.empty())
+    if (auto smtp = mail::parse_smtp_url(c.mail_smtp_url); !smtp)
+      return fail(ErrorCode::invalid, "mail.smtp_url: " + smtp.error().message);
+  if (auto from = mail::split_mailbox(c.mail_from); !mail::is_valid_address(from.address))
+    return fail(ErrorCode::invalid, "mail.from: '" + c.mail_from + "' holds no valid address");
+  if (c.mail_retry_max_ms < c.mail_retry_first_ms)
+    return fail(ErrorCode::invalid, "mail.retry_max_ms: must not be below mail.retry_first_ms");
   while (!c.server_public_url.empty() && c.server_public_url.back() == '/')
     c.server_public_url.pop_back();
   if (!c.server_public_url.empty() && !c.server_public_url.starts_with("http://") &&

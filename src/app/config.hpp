@@ -30,7 +30,26 @@ struct Config {
   std::string bus_url;
   // [mail]
   std::string mail_smtp_url;
-  std::string mail_from = "Depesche <noreply@localhost>";
+  std::string mail_from = "Depesche <noreply@depesche.invalid>";
+  std::string mail_smtp_ca_file;
+  std::int64_t mail_smtp_timeout_ms = 60'000;
+  std::int64_t mail_max_attempts = 8;
+  std::int64_t mail_retry_first_ms = 15'000;
+  std::int64_t mail_retry_max_ms = 3'600'000;
+  // [accounts]
+  std::int64_t accounts_confirm_ttl_hours = 48;
+  std::int64_t accounts_reset_ttl_hours = 2;
+  std::int64_t accounts_session_idle_hours = 14 * 24;
+  std::int64_t accounts_session_max_hours = 30 * 24;
+  std::int64_t accounts_login_per_minute = 6;
+  std::int64_t accounts_register_per_hour = 10;
+  std::int64_t accounts_reset_per_hour = 5;
+  std::int64_t accounts_resend_per_hour = 3;
+  std::int64_t accounts_mails_per_address_per_hour = 5;
+  std::int64_t accounts_password_min_chars = 12;
+  std::int64_t accounts_argon2_memory_kib = 19 * 1024;
+  std::int64_t accounts_argon2_passes = 2;
+  std::string accounts_common_passwords;
   // [log]
   std::string log_level = "info";
   bool log_access = true;

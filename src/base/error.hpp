@@ -23,7 +23,8 @@ enum class ErrorCode {
 struct Error {
   ErrorCode code;
   std::string message;
-  std::string field = {};  // the offending input field, when there is one
+  std::string field = {};        // the offending input field, when there is one
+  long long retry_after_ms = 0;  // rate_limited: when trying again may succeed
 };
 
 template <class T>
@@ -31,6 +32,10 @@ using Result = std::expected<T, Error>;
 
 inline std::unexpected<Error> fail(ErrorCode code, std::string message, std::string field = {}) {
   return std::unexpected(Error{code, std::move(message), std::move(field)});
+}
+
+inline std::unexpected<Error> rate_limited(std::string message, long long retry_after_ms) {
+  return std::unexpected(Error{ErrorCode::rate_limited, std::move(message), {}, retry_after_ms});
 }
 
 const char* to_string(ErrorCode code);

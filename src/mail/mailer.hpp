@@ -15,11 +15,11 @@
 namespace depesche::mail {
 
 struct Mail {
-  std::string from;     // "Name <addr@host>" or "addr@host"
-  std::string to;       // one address, "addr@host"
-  std::string subject;  // UTF-8; encoded per RFC 2047 when sent
-  std::string text;     // text/plain body, UTF-8
-  std::string html;     // text/html body, UTF-8; empty: text only
+  std::string from;        // "Name <addr@host>" or "addr@host"
+  std::string to;          // one address, "addr@host"
+  std::string subject;     // UTF-8; encoded per RFC 2047 when sent
+  std::string text;        // text/plain body, UTF-8
+  std::string html;        // text/html body, UTF-8; empty: text only
   std::string message_id;  // "<unique@host>"; the transport makes one when empty
 };
 

@@ -35,6 +35,26 @@ std::string_view Request::header(std::string_view name) const {
   return {};
 }
 
+std::optional<std::string_view> Request::cookie(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k != "cookie") continue;
+    std::string_view rest = v;
+    while (!rest.empty()) {
+      auto semi = rest.find(';');
+      auto item = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      auto eq = item.find('=');
+      if (eq == std::string_view::npos || item.substr(0, eq) != name) continue;
+      auto value = item.substr(eq + 1);
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+        value = value.substr(1, value.size() - 2);
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
 std::string_view Request::param(std::string_view name) const {
   for (const auto& [k, v] : params)
     if (k == name) return v;

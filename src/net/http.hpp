@@ -31,6 +31,8 @@ struct Request {
 
   /// The first header of that (lower-case) name, or empty.
   std::string_view header(std::string_view lower_name) const;
+  /// A cookie's value by name (from every Cookie header), or nullopt.
+  std::optional<std::string_view> cookie(std::string_view name) const;
   /// A path parameter by name, or empty.
   std::string_view param(std::string_view name) const;
   /// A decoded query parameter, or nullopt when absent.

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "domain/account.hpp"
 #include "domain/article.hpp"
+#include "domain/queued_mail.hpp"
 #include "domain/token.hpp"
 
 namespace depesche::store {
@@ -67,11 +69,77 @@ class TokenRepository {
   virtual Result<std::vector<domain::ApiToken>> list() = 0;
 };
 
+/// Accounts, sessions and mailed tokens. E-mail addresses are stored
+/// normalised by the caller; uniqueness is the store's job.
+class AccountRepository {
+ public:
+  virtual ~AccountRepository() = default;
+
+  /// conflict when the e-mail belongs to an account (deleted ones free it).
+  virtual Result<domain::Account> insert(const domain::Account& account) = 0;
+  virtual Result<domain::Account> by_id(std::int64_t id) = 0;
+  /// not_found for unknown and deleted accounts.
+  virtual Result<domain::Account> by_email(std::string_view email) = 0;
+  virtual Result<void> set_confirmed(std::int64_t id, Millis at) = 0;
+  virtual Result<void> set_profile(std::int64_t id, std::string_view display_name,
+                                   std::string_view edition) = 0;
+  virtual Result<void> set_role(std::int64_t id, domain::Role role) = 0;
+  /// Sets the hash and ends every session of the account, in one transaction.
+  virtual Result<void> set_password(std::int64_t id, std::string_view password_hash) = 0;
+  /// conflict when another account has the address.
+  virtual Result<void> set_email(std::int64_t id, std::string_view email) = 0;
+  /// Scrubs e-mail, name and password, ends sessions, drops tokens; the row
+  /// stays so that later content can show "deleted user".
+  virtual Result<void> mark_deleted(std::int64_t id, Millis at) = 0;
+  /// Accounts page by page, newest first, for admins.
+  virtual Result<std::vector<domain::Account>> list(std::int64_t after_id, int limit) = 0;
+
+  virtual Result<void> insert_session(const domain::Session& session) = 0;
+  /// not_found when unknown.
+  virtual Result<domain::Session> session(std::string_view id_hash) = 0;
+  virtual Result<void> touch_session(std::string_view id_hash, Millis at) = 0;
+  virtual Result<void> delete_session(std::string_view id_hash) = 0;
+  virtual Result<std::vector<domain::Session>> sessions_of(std::int64_t account_id) = 0;
+
+  virtual Result<void> insert_token(const domain::AccountToken& token) = 0;
+  /// The token whatever its state (used, expired), without changing it;
+  /// not_found when unknown or of another purpose.
+  virtual Result<domain::AccountToken> peek_token(std::string_view hash,
+                                                  domain::TokenPurpose purpose) = 0;
+  /// Marks the token used if it exists, has `purpose`, is unused and has not
+  /// expired at `now`, atomically; returns it. not_found when unknown (or of
+  /// another purpose), invalid when used or expired.
+  virtual Result<domain::AccountToken> consume_token(std::string_view hash,
+                                                     domain::TokenPurpose purpose, Millis now) = 0;
+};
+
+/// The durable outbox behind domain::MailOutbox.
+class MailQueueRepository {
+ public:
+  virtual ~MailQueueRepository() = default;
+  /// Stores a pending mail due now; assigns the id.
+  virtual Result<domain::QueuedMail> enqueue(const domain::QueuedMail& mail) = 0;
+  /// Pending mails due at `now`, oldest first.
+  virtual Result<std::vector<domain::QueuedMail>> due(Millis now, int limit) = 0;
+  virtual Result<void> mark_sent(std::int64_t id, Millis at) = 0;
+  /// Records a failed attempt; `next_attempt_at` empty marks it failed for good.
+  virtual Result<void> mark_attempt_failed(std::int64_t id, int attempts,
+                                           std::optional<Millis> next_attempt_at,
+                                           std::string_view error) = 0;
+  /// Mails in a state, newest first (for `depesche mail list`).
+  virtual Result<std::vector<domain::QueuedMail>> in_state(domain::MailState state, int limit) = 0;
+  /// Sets failed mails back to pending, due now (`depesche mail retry`).
+  virtual Result<int> retry_failed(Millis now) = 0;
+  virtual Result<std::int64_t> count(domain::MailState state) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
   virtual ArticleRepository& articles() = 0;
   virtual TokenRepository& tokens() = 0;
+  virtual AccountRepository& accounts() = 0;
+  virtual MailQueueRepository& mail_queue() = 0;
   /// Brings the schema to the newest version; idempotent.
   virtual Result<int> migrate() = 0;
   /// Cheap liveness check of the database, for /readyz.

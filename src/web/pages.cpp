@@ -1,5 +1,6 @@
 #include "web/pages.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -73,22 +74,48 @@ void Pages::register_routes(net::Router& router) {
       fast_cached);
 }
 
-std::optional<Response> Pages::cached(Request& req) { return d_.cache.lookup(req); }
+std::optional<Response> Pages::cached(Request& req) {
+  // Logged-in readers see their own header; their pages are never shared.
+  if (d_.guard.session_secret(req)) return std::nullopt;
+  return d_.cache.lookup(req);
+}
+
+Viewer Pages::viewer_of(const Request& req) {
+  auto secret = d_.guard.session_secret(req);
+  if (!secret) return {};
+  Viewer v;
+  v.had_cookie = true;
+  if (auto auth = d_.accounts.authenticate(*secret)) v.auth = std::move(*auth);
+  return v;
+}
 
 Response Pages::render_page(const Request& req, int status, const std::string& template_name,
-                            nlohmann::json layout, const nlohmann::json& page, bool cache) {
+                            nlohmann::json layout, const nlohmann::json& page, bool cache,
+                            const Viewer& viewer) {
   std::uint64_t generation = d_.articles.content_generation();
+  Response r(status, "text/html; charset=utf-8", "");
+  if (viewer.auth) {
+    layout["logged_in"] = true;
+    // One token per response: a page with its own forms brings it along.
+    layout["csrf"] =
+        page.contains("csrf") ? page["csrf"].get<std::string>() : d_.guard.csrf_token(req, r);
+  } else if (viewer.had_cookie) {
+    // A stale session cookie would keep this browser off the page cache.
+    r.header("Set-Cookie", d_.guard.clear_session_cookie());
+  }
   nlohmann::json model = page;
   model["t"] = layout["t"];
   model["edition"] = layout["edition"];
   layout["content_html"] = d_.templates.render(template_name, model);
   std::string html = d_.templates.render("layout", layout);
-  if (cache && req.query.empty()) {
+  if (cache && req.query.empty() && !viewer.had_cookie) {
     return d_.cache.store(req, generation, status, "text/html; charset=utf-8", std::move(html),
                           kPageCacheControl);
   }
-  Response r(status, "text/html; charset=utf-8", std::move(html));
-  r.header("Cache-Control", status == 200 ? kPageCacheControl : "no-store");
+  r.body = std::move(html);
+  r.header("Cache-Control", viewer.had_cookie ? "private, no-store"
+                            : status == 200   ? kPageCacheControl
+                                              : "no-store");
   add_security_headers(r);
   return r;
 }
@@ -124,7 +151,7 @@ Response Pages::home(Request& req) {
   for (const auto& code : d_.editions.codes())
     layout["alternates"].push_back(
         {{"hreflang", code}, {"href", d_.site.public_url + "/" + code + "/"}});
-  return render_page(req, 200, "home", std::move(layout), page, true);
+  return render_page(req, 200, "home", std::move(layout), page, true, viewer_of(req));
 }
 
 Response Pages::section(Request& req) {
@@ -155,7 +182,7 @@ Response Pages::section(Request& req) {
   layout["description"] =
       cat.format("section_description", {{"section", std::string_view(sec->name)}});
   layout["canonical"] = d_.site.public_url + section_path(ed, sec->slug);
-  return render_page(req, 200, "section", std::move(layout), page, true);
+  return render_page(req, 200, "section", std::move(layout), page, true, viewer_of(req));
 }
 
 Response Pages::section_without_slash(Request& req) {
@@ -178,7 +205,13 @@ Response Pages::article(Request& req) {
   if (!sections || !related || !translations || !latest)
     throw std::runtime_error("store read failed on article page");
 
+  Viewer viewer = viewer_of(req);
   nlohmann::json page;
+  page["discussion_anonymous"] = !viewer.auth;
+  page["discussion_unconfirmed"] =
+      viewer.auth && !domain::AccountService::may_post(viewer.auth->account);
+  page["discussion_open"] = viewer.auth && domain::AccountService::may_post(viewer.auth->account);
+  page["next_path"] = net::url_encode(article_path(*a));
   page["headline"] = a->headline;
   page["teaser"] = a->teaser;
   page["section_name"] = a->section_name;
@@ -236,7 +269,7 @@ Response Pages::article(Request& req) {
                                             : d_.site.public_url + a->image->url)
                                      : ""},
                   {"has_image", a->image.has_value()}};
-  return render_page(req, 200, "article", std::move(layout), page, true);
+  return render_page(req, 200, "article", std::move(layout), page, true, viewer);
 }
 
 Response Pages::media(Request& req) {
@@ -267,6 +300,23 @@ Response Pages::media(Request& req) {
   return r;
 }
 
+Response Pages::private_page(const Request& req, int status, const std::string& edition,
+                             const std::string& title, const std::string& template_name,
+                             nlohmann::json page, const Viewer& viewer) {
+  const Catalog& cat = d_.i18n.catalog(edition);
+  std::vector<domain::Section> sections;
+  if (auto s = d_.articles.sections(edition)) sections = std::move(*s);
+  auto layout = layout_model(d_.site, cat, d_.editions, title, sections, "", {});
+  layout["description"] = title;
+  layout["robots_noindex"] = true;
+  Response r = render_page(req, status, template_name, std::move(layout), page, false, viewer);
+  r.headers.erase(std::remove_if(r.headers.begin(), r.headers.end(),
+                                 [](const auto& h) { return h.first == "Cache-Control"; }),
+                  r.headers.end());
+  r.header("Cache-Control", "private, no-store");
+  return r;
+}
+
 Response Pages::error_page(const Request& req, int status) {
   std::string ed;
   std::string_view path = req.path;
@@ -277,7 +327,11 @@ Response Pages::error_page(const Request& req, int status) {
   }
   if (ed.empty()) ed = d_.editions.preferred(req.header("accept-language"));
   const Catalog& cat = d_.i18n.catalog(ed);
-  std::string key = status == 404 ? "error_404" : status == 400 ? "error_400" : "error_500";
+  std::string key = status == 404   ? "error_404"
+                    : status == 400 ? "error_400"
+                    : status == 403 ? "error_403"
+                    : status == 429 ? "error_429"
+                                    : "error_500";
   nlohmann::json page;
   page["title"] = cat.text(key + "_title");
   page["message"] = cat.text(key + "_message");
@@ -288,7 +342,7 @@ Response Pages::error_page(const Request& req, int status) {
       layout_model(d_.site, cat, d_.editions, page["title"].get<std::string>(), sections, "", {});
   layout["description"] = page["message"];
   layout["robots_noindex"] = true;
-  return render_page(req, status, "error", std::move(layout), page, false);
+  return render_page(req, status, "error", std::move(layout), page, false, viewer_of(req));
 }
 
 }  // namespace depesche::web

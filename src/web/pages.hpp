@@ -6,8 +6,10 @@
 #include <memory>
 #include <string>
 
+#include "domain/account_service.hpp"
 #include "domain/article_service.hpp"
 #include "domain/editions.hpp"
+#include "net/browser_guard.hpp"
 #include "net/router.hpp"
 #include "web/i18n.hpp"
 #include "web/page_cache.hpp"
@@ -17,8 +19,16 @@
 
 namespace depesche::web {
 
+/// Who is looking: `had_cookie` without `auth` is a stale session cookie.
+struct Viewer {
+  bool had_cookie = false;
+  std::optional<domain::Authenticated> auth;
+};
+
 struct PagesDeps {
   domain::ArticleService& articles;
+  domain::AccountService& accounts;
+  const net::BrowserGuard& guard;
   const domain::Editions& editions;
   const I18n& i18n;
   const Templates& templates;
@@ -39,6 +49,13 @@ class Pages {
   /// comes from the path's first segment, else from Accept-Language.
   net::Response error_page(const net::Request& req, int status);
 
+  /// A private (never cached, noindex) page in the site's frame, for account
+  /// and admin pages: `template_name` renders `page` inside the layout.
+  net::Response private_page(const net::Request& req, int status, const std::string& edition,
+                             const std::string& title, const std::string& template_name,
+                             nlohmann::json page, const Viewer& viewer);
+  Viewer viewer_of(const net::Request& req);
+
   /// The model's site info (public URL is known only after binding).
   SiteInfo& site() { return d_.site; }
 
@@ -50,7 +67,8 @@ class Pages {
   net::Response media(net::Request& req);
   std::optional<net::Response> cached(net::Request& req);
   net::Response render_page(const net::Request& req, int status, const std::string& template_name,
-                            nlohmann::json layout, const nlohmann::json& page, bool cache);
+                            nlohmann::json layout, const nlohmann::json& page, bool cache,
+                            const Viewer& viewer);
 
   PagesDeps d_;
 };

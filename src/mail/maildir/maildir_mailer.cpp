@@ -91,7 +91,8 @@ Result<void> write_synced(const fs::path& path, std::string_view data) {
     if (n < 0) return std::unexpected(unavailable("cannot write", path, errno_text()));
     data.remove_prefix(static_cast<std::size_t>(n));
   }
-  if (::fsync(fd.get()) != 0) return std::unexpected(unavailable("cannot sync", path, errno_text()));
+  if (::fsync(fd.get()) != 0)
+    return std::unexpected(unavailable("cannot sync", path, errno_text()));
   if (fd.close() != 0) return std::unexpected(unavailable("cannot close", path, errno_text()));
   return {};
 }
@@ -147,10 +148,9 @@ Result<void> MaildirMailer::deliver(const Mail& mail) {
   std::string to = sanitize_address(split_mailbox(mail.to).address);
   std::string path = final_path.string();
   // At any log level: without SMTP this line is how operators confirm accounts.
-  log::lifecycle("mail written", {{"to", to},
-                                  {"subject", mail.subject},
-                                  {"path", path},
-                                  {"link", first_http_url(mail.text)}});
+  log::lifecycle(
+      "mail written",
+      {{"to", to}, {"subject", mail.subject}, {"path", path}, {"link", first_http_url(mail.text)}});
   return {};
 }
 

@@ -81,6 +81,55 @@ CREATE TABLE api_tokens (
   revoked_at INTEGER
 );
 )sql",
+    // 2: accounts, sessions, mailed tokens, the mail outbox.
+    R"sql(
+CREATE TABLE accounts (
+  id INTEGER PRIMARY KEY,
+  email TEXT UNIQUE,
+  display_name TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('reader', 'moderator', 'editor', 'admin')),
+  edition TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  confirmed_at INTEGER,
+  deleted_at INTEGER
+);
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  user_agent TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sessions_by_account ON sessions (account_id);
+CREATE TABLE account_tokens (
+  hash TEXT PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  purpose TEXT NOT NULL CHECK (purpose IN ('confirm', 'reset', 'email_change')),
+  new_email TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+);
+CREATE INDEX account_tokens_by_account ON account_tokens (account_id);
+CREATE TABLE mail_queue (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  mail_from TEXT NOT NULL,
+  mail_to TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  body_text TEXT NOT NULL,
+  body_html TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  sent_at INTEGER,
+  last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX mail_queue_due ON mail_queue (state, next_attempt_at);
+)sql",
 };
 
 }  // namespace

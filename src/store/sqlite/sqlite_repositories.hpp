@@ -40,4 +40,50 @@ class SqliteTokenRepository final : public TokenRepository {
   ConnectionPool& pool_;
 };
 
+class SqliteAccountRepository final : public AccountRepository {
+ public:
+  explicit SqliteAccountRepository(ConnectionPool& pool) : pool_(pool) {}
+  Result<domain::Account> insert(const domain::Account& account) override;
+  Result<domain::Account> by_id(std::int64_t id) override;
+  Result<domain::Account> by_email(std::string_view email) override;
+  Result<void> set_confirmed(std::int64_t id, Millis at) override;
+  Result<void> set_profile(std::int64_t id, std::string_view display_name,
+                           std::string_view edition) override;
+  Result<void> set_role(std::int64_t id, domain::Role role) override;
+  Result<void> set_password(std::int64_t id, std::string_view password_hash) override;
+  Result<void> set_email(std::int64_t id, std::string_view email) override;
+  Result<void> mark_deleted(std::int64_t id, Millis at) override;
+  Result<std::vector<domain::Account>> list(std::int64_t after_id, int limit) override;
+  Result<void> insert_session(const domain::Session& session) override;
+  Result<domain::Session> session(std::string_view id_hash) override;
+  Result<void> touch_session(std::string_view id_hash, Millis at) override;
+  Result<void> delete_session(std::string_view id_hash) override;
+  Result<std::vector<domain::Session>> sessions_of(std::int64_t account_id) override;
+  Result<void> insert_token(const domain::AccountToken& token) override;
+  Result<domain::AccountToken> peek_token(std::string_view hash,
+                                          domain::TokenPurpose purpose) override;
+  Result<domain::AccountToken> consume_token(std::string_view hash, domain::TokenPurpose purpose,
+                                             Millis now) override;
+
+ private:
+  ConnectionPool& pool_;
+};
+
+class SqliteMailQueueRepository final : public MailQueueRepository {
+ public:
+  explicit SqliteMailQueueRepository(ConnectionPool& pool) : pool_(pool) {}
+  Result<domain::QueuedMail> enqueue(const domain::QueuedMail& mail) override;
+  Result<std::vector<domain::QueuedMail>> due(Millis now, int limit) override;
+  Result<void> mark_sent(std::int64_t id, Millis at) override;
+  Result<void> mark_attempt_failed(std::int64_t id, int attempts,
+                                   std::optional<Millis> next_attempt_at,
+                                   std::string_view error) override;
+  Result<std::vector<domain::QueuedMail>> in_state(domain::MailState state, int limit) override;
+  Result<int> retry_failed(Millis now) override;
+  Result<std::int64_t> count(domain::MailState state) override;
+
+ private:
+  ConnectionPool& pool_;
+};
+
 }  // namespace depesche::store::sqlite

@@ -19,6 +19,8 @@ class SqliteStore final : public Store {
 
   ArticleRepository& articles() override;
   TokenRepository& tokens() override;
+  AccountRepository& accounts() override;
+  MailQueueRepository& mail_queue() override;
   Result<int> migrate() override;
   Result<void> ping() override;
 
@@ -27,6 +29,8 @@ class SqliteStore final : public Store {
   std::unique_ptr<ConnectionPool> pool_;
   std::unique_ptr<ArticleRepository> articles_;
   std::unique_ptr<TokenRepository> tokens_;
+  std::unique_ptr<AccountRepository> accounts_;
+  std::unique_ptr<MailQueueRepository> mail_queue_;
 };
 
 }  // namespace depesche::store::sqlite

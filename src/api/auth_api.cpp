@@ -1,0 +1,306 @@
+#include "api/auth_api.hpp"
+
+#include <charconv>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "api/api_errors.hpp"
+
+namespace depesche::api {
+
+using net::Method;
+using net::Request;
+using net::Response;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kMaxAuthBody = 16 * 1024;
+
+json account_json(const domain::Account& a) {
+  return {{"id", a.id},
+          {"email", a.email},
+          {"display_name", a.display_name},
+          {"role", domain::to_string(a.role)},
+          {"edition", a.edition},
+          {"confirmed", a.confirmed()},
+          {"may_post", domain::AccountService::may_post(a)},
+          {"created_at", format_rfc3339(a.created_at)}};
+}
+
+// The body as an object of string fields: unknown fields, other types and
+// missing required ones are errors naming the field.
+Result<std::map<std::string, std::string>> string_fields(
+    const Request& req, std::initializer_list<const char*> required,
+    std::initializer_list<const char*> optional = {}) {
+  if (req.body.size() > kMaxAuthBody) return fail(ErrorCode::invalid, "the body is too large");
+  json j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded()) return fail(ErrorCode::invalid, "the body is not valid JSON");
+  if (!j.is_object()) return fail(ErrorCode::invalid, "the body must be a JSON object");
+  std::set<std::string> known(required.begin(), required.end());
+  known.insert(optional.begin(), optional.end());
+  std::map<std::string, std::string> out;
+  for (auto& [k, v] : j.items()) {
+    if (!known.contains(k)) return fail(ErrorCode::invalid, "unknown field '" + k + "'", k);
+    if (!v.is_string()) return fail(ErrorCode::invalid, k + " must be a string", k);
+    out[k] = v.get<std::string>();
+  }
+  for (const char* r : required)
+    if (!out.contains(r)) return fail(ErrorCode::invalid, std::string(r) + " is required", r);
+  return out;
+}
+
+bool is_json(const Request& req) {
+  return req.header("content-type").starts_with("application/json");
+}
+
+Response accepted() {
+  // The same answer whatever happens next, so it tells nothing about the address.
+  return json_response(202, R"({"status":"accepted"})");
+}
+
+Response forbidden_cross_site() {
+  return error_response(403, "forbidden",
+                        "cross-site request refused: missing or wrong CSRF token");
+}
+
+}  // namespace
+
+void AuthApi::register_routes(net::Router& router) {
+  auto add = [&](Method m, const char* path, Response (AuthApi::*fn)(Request&)) {
+    router.add({m}, path, [this, fn](Request& r) { return (this->*fn)(r); });
+  };
+  add(Method::post, "/api/v1/auth/register", &AuthApi::register_account);
+  add(Method::post, "/api/v1/auth/confirm", &AuthApi::confirm);
+  add(Method::post, "/api/v1/auth/resend", &AuthApi::resend);
+  add(Method::post, "/api/v1/auth/login", &AuthApi::login);
+  add(Method::post, "/api/v1/auth/logout", &AuthApi::logout);
+  add(Method::get, "/api/v1/auth/csrf", &AuthApi::csrf);
+  add(Method::post, "/api/v1/auth/reset-request", &AuthApi::reset_request);
+  add(Method::post, "/api/v1/auth/reset", &AuthApi::reset);
+  add(Method::post, "/api/v1/auth/confirm-email", &AuthApi::confirm_email);
+  add(Method::get, "/api/v1/me", &AuthApi::me);
+  add(Method::patch, "/api/v1/me", &AuthApi::update_me);
+  add(Method::post, "/api/v1/me/password", &AuthApi::change_password);
+  add(Method::post, "/api/v1/me/email", &AuthApi::change_email);
+  add(Method::post, "/api/v1/me/delete", &AuthApi::delete_me);
+  add(Method::get, "/api/v1/me/export", &AuthApi::export_me);
+  add(Method::post, "/api/v1/users/{id}/role", &AuthApi::set_role);
+}
+
+Result<void> AuthApi::check_anonymous_post(const Request& req) {
+  if (!is_json(req))
+    return fail(ErrorCode::invalid, "send Content-Type: application/json", "content-type");
+  if (!guard_.same_origin(req)) return fail(ErrorCode::forbidden, "cross-site request refused");
+  return {};
+}
+
+Result<domain::Authenticated> AuthApi::session_for_change(const Request& req) {
+  auto secret = guard_.session_secret(req);
+  if (!secret) return fail(ErrorCode::unauthorized, "not logged in");
+  if (!guard_.check(req, req.header("x-csrf-token")))
+    return fail(ErrorCode::forbidden, "cross-site request refused: missing or wrong CSRF token");
+  return accounts_.authenticate(*secret);
+}
+
+Response AuthApi::register_account(Request& req) {
+  if (auto ok = check_anonymous_post(req); !ok)
+    return ok.error().field == "content-type"
+               ? error_response(415, "unsupported_media_type", ok.error().message)
+               : error_response(ok.error());
+  auto f = string_fields(req, {"email", "password", "display_name", "edition"});
+  if (!f) return error_response(f.error());
+  auto r = accounts_.register_account(
+      {(*f)["email"], (*f)["password"], (*f)["display_name"], (*f)["edition"]}, req.remote_address);
+  if (!r) return error_response(r.error());
+  return accepted();
+}
+
+Response AuthApi::confirm(Request& req) {
+  if (auto ok = check_anonymous_post(req); !ok) return error_response(ok.error());
+  auto f = string_fields(req, {"token"});
+  if (!f) return error_response(f.error());
+  auto a = accounts_.confirm((*f)["token"]);
+  if (!a) return error_response(a.error());
+  return json_response(200, json{{"account", account_json(*a)}}.dump());
+}
+
+Response AuthApi::resend(Request& req) {
+  if (auto ok = check_anonymous_post(req); !ok) return error_response(ok.error());
+  auto f = string_fields(req, {"email"});
+  if (!f) return error_response(f.error());
+  if (auto r = accounts_.resend_confirmation((*f)["email"], req.remote_address); !r)
+    return error_response(r.error());
+  return accepted();
+}
+
+Response AuthApi::login(Request& req) {
+  if (auto ok = check_anonymous_post(req); !ok) return error_response(ok.error());
+  auto f = string_fields(req, {"email", "password"});
+  if (!f) return error_response(f.error());
+  auto result = accounts_.login((*f)["email"], (*f)["password"], req.remote_address,
+                                req.header("user-agent"));
+  if (!result) return error_response(result.error());
+  // A new session id at every login: a planted cookie never becomes a session.
+  Response res = json_response(200, "");
+  res.header("Set-Cookie", guard_.session_cookie(result->session_secret, session_max_age_s_));
+  std::string csrf = guard_.csrf_token(req, res);
+  res.body = json{{"account", account_json(result->account)}, {"csrf_token", csrf}}.dump();
+  return res;
+}
+
+Response AuthApi::logout(Request& req) {
+  auto secret = guard_.session_secret(req);
+  if (secret && !guard_.check(req, req.header("x-csrf-token"))) return forbidden_cross_site();
+  if (secret) (void)accounts_.logout(*secret);
+  Response res = json_response(204, "");
+  res.header("Set-Cookie", guard_.clear_session_cookie());
+  return res;
+}
+
+Response AuthApi::csrf(Request& req) {
+  Response res = json_response(200, "");
+  res.body = json{{"csrf_token", guard_.csrf_token(req, res)}}.dump();
+  return res;
+}
+
+Response AuthApi::reset_request(Request& req) {
+  if (auto ok = check_anonymous_post(req); !ok) return error_response(ok.error());
+  auto f = string_fields(req, {"email"});
+  if (!f) return error_response(f.error());
+  if (auto r = accounts_.request_reset((*f)["email"], req.remote_address); !r)
+    return error_response(r.error());
+  return accepted();
+}
+
+Response AuthApi::reset(Request& req) {
+  if (auto ok = check_anonymous_post(req); !ok) return error_response(ok.error());
+  auto f = string_fields(req, {"token", "password"});
+  if (!f) return error_response(f.error());
+  auto a = accounts_.reset_password((*f)["token"], (*f)["password"]);
+  if (!a) return error_response(a.error());
+  return json_response(200, json{{"account", account_json(*a)}}.dump());
+}
+
+Response AuthApi::confirm_email(Request& req) {
+  if (auto ok = check_anonymous_post(req); !ok) return error_response(ok.error());
+  auto f = string_fields(req, {"token"});
+  if (!f) return error_response(f.error());
+  auto a = accounts_.confirm_email_change((*f)["token"]);
+  if (!a) return error_response(a.error());
+  return json_response(200, json{{"account", account_json(*a)}}.dump());
+}
+
+Response AuthApi::me(Request& req) {
+  auto secret = guard_.session_secret(req);
+  if (!secret) return error_response(401, "unauthorized", "not logged in");
+  auto auth = accounts_.authenticate(*secret);
+  if (!auth) return error_response(auth.error());
+  return json_response(200, account_json(auth->account).dump());
+}
+
+Response AuthApi::update_me(Request& req) {
+  auto auth = session_for_change(req);
+  if (!auth) return error_response(auth.error());
+  auto f = string_fields(req, {}, {"display_name", "edition"});
+  if (!f) return error_response(f.error());
+  const auto& a = auth->account;
+  auto updated = accounts_.update_profile(
+      a.id, f->contains("display_name") ? (*f)["display_name"] : a.display_name,
+      f->contains("edition") ? (*f)["edition"] : a.edition);
+  if (!updated) return error_response(updated.error());
+  return json_response(200, account_json(*updated).dump());
+}
+
+Response AuthApi::change_password(Request& req) {
+  auto auth = session_for_change(req);
+  if (!auth) return error_response(auth.error());
+  auto f = string_fields(req, {"current_password", "new_password"});
+  if (!f) return error_response(f.error());
+  auto result = accounts_.change_password(auth->account.id, (*f)["current_password"],
+                                          (*f)["new_password"], req.header("user-agent"));
+  if (!result) return error_response(result.error());
+  Response res = json_response(200, json{{"account", account_json(result->account)}}.dump());
+  res.header("Set-Cookie", guard_.session_cookie(result->session_secret, session_max_age_s_));
+  return res;
+}
+
+Response AuthApi::change_email(Request& req) {
+  auto auth = session_for_change(req);
+  if (!auth) return error_response(auth.error());
+  auto f = string_fields(req, {"email", "password"});
+  if (!f) return error_response(f.error());
+  if (auto r = accounts_.request_email_change(auth->account.id, (*f)["password"], (*f)["email"]);
+      !r)
+    return error_response(r.error());
+  return accepted();
+}
+
+Response AuthApi::delete_me(Request& req) {
+  auto auth = session_for_change(req);
+  if (!auth) return error_response(auth.error());
+  auto f = string_fields(req, {"password"});
+  if (!f) return error_response(f.error());
+  if (auto r = accounts_.delete_account(auth->account.id, (*f)["password"]); !r)
+    return error_response(r.error());
+  Response res = json_response(204, "");
+  res.header("Set-Cookie", guard_.clear_session_cookie());
+  return res;
+}
+
+Response AuthApi::export_me(Request& req) {
+  auto secret = guard_.session_secret(req);
+  if (!secret) return error_response(401, "unauthorized", "not logged in");
+  auto auth = accounts_.authenticate(*secret);
+  if (!auth) return error_response(auth.error());
+  auto data = accounts_.export_data(auth->account.id);
+  if (!data) return error_response(data.error());
+  json sessions = json::array();
+  for (const auto& s : data->sessions)
+    sessions.push_back({{"created_at", format_rfc3339(s.created_at)},
+                        {"last_seen_at", format_rfc3339(s.last_seen_at)},
+                        {"user_agent", s.user_agent},
+                        {"current", s.id_hash == auth->session.id_hash}});
+  json out = {{"account", account_json(data->account)},
+              {"sessions", sessions},
+              {"exported_at", format_rfc3339(now_millis())}};
+  Response res = json_response(200, out.dump(2));
+  res.header("Content-Disposition", "attachment; filename=\"depesche-account.json\"");
+  return res;
+}
+
+Response AuthApi::set_role(Request& req) {
+  std::int64_t id = 0;
+  auto param = req.param("id");
+  auto [p, ec] = std::from_chars(param.data(), param.data() + param.size(), id);
+  if (ec != std::errc() || p != param.data() + param.size() || id <= 0)
+    return error_response(404, "not_found", "no such account");
+  // Admins act from their session (with CSRF checks) or with an admin token.
+  domain::Account actor;
+  if (auto bearer = req.header("authorization"); !bearer.empty()) {
+    if (!bearer.starts_with("Bearer "))
+      return error_response(401, "unauthorized", "use Authorization: Bearer <token>");
+    auto token = tokens_.authenticate(bearer.substr(7));
+    if (!token) return error_response(token.error());
+    actor.role = token->role;
+    actor.id = 0;
+  } else {
+    auto auth = session_for_change(req);
+    if (!auth) return error_response(auth.error());
+    actor = auth->account;
+  }
+  if (!is_json(req))
+    return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
+  auto f = string_fields(req, {"role"});
+  if (!f) return error_response(f.error());
+  auto role = domain::parse_role((*f)["role"]);
+  if (!role)
+    return error_response(400, "invalid", "role must be reader, moderator, editor or admin",
+                          "role");
+  auto updated = accounts_.set_role(actor, id, *role);
+  if (!updated) return error_response(updated.error());
+  return json_response(200, account_json(*updated).dump());
+}
+
+}  // namespace depesche::api

@@ -1,0 +1,110 @@
+#include "domain/mail_outbox.hpp"
+
+#include <algorithm>
+
+#include "base/log.hpp"
+
+namespace depesche::domain {
+
+MailOutbox::MailOutbox(store::Store& store, mail::Mailer& mailer, OutboxSettings settings,
+                       Clock clock)
+    : store_(store), mailer_(mailer), settings_(std::move(settings)), clock_(std::move(clock)) {}
+
+MailOutbox::~MailOutbox() { stop(); }
+
+Result<QueuedMail> MailOutbox::enqueue(std::string kind, mail::Mail mail) {
+  if (mail.from.empty()) mail.from = settings_.from;
+  QueuedMail q;
+  q.kind = std::move(kind);
+  q.mail = std::move(mail);
+  q.created_at = clock_();
+  q.next_attempt_at = q.created_at;
+  auto stored = store_.mail_queue().enqueue(q);
+  if (!stored) return stored;
+  {
+    std::lock_guard lock(mutex_);
+    pending_wake_ = true;
+  }
+  wake_.notify_one();
+  return stored;
+}
+
+Millis MailOutbox::backoff(int attempts) const {
+  Millis delay = settings_.first_retry_ms;
+  for (int i = 1; i < attempts && delay < settings_.max_retry_ms; ++i) delay *= 2;
+  return std::min(delay, settings_.max_retry_ms);
+}
+
+int MailOutbox::deliver_due() {
+  auto due = store_.mail_queue().due(clock_(), 50);
+  if (!due) {
+    log::error("mail outbox unreadable", {{"error", due.error().message}});
+    return 0;
+  }
+  for (const auto& q : *due) {
+    auto sent = mailer_.deliver(q.mail);
+    int attempts = q.attempts + 1;
+    if (sent) {
+      if (auto r = store_.mail_queue().mark_sent(q.id, clock_()); !r)
+        log::error("mail sent but not marked", {{"id", q.id}, {"error", r.error().message}});
+      log::info(
+          "mail sent",
+          {{"id", q.id}, {"kind", q.kind}, {"transport", mailer_.kind()}, {"attempts", attempts}});
+      continue;
+    }
+    // A rejected address or message will not improve with time; anything
+    // else (server down, timeout, 4xx) is retried until the last attempt.
+    bool permanent = sent.error().code == ErrorCode::invalid;
+    bool last = permanent || attempts >= settings_.max_attempts;
+    std::optional<Millis> next;
+    if (!last) next = clock_() + backoff(attempts);
+    (void)store_.mail_queue().mark_attempt_failed(q.id, attempts, next, sent.error().message);
+    if (last)
+      log::error("mail failed for good; kept in the outbox", {{"id", q.id},
+                                                              {"kind", q.kind},
+                                                              {"attempts", attempts},
+                                                              {"error", sent.error().message}});
+    else
+      log::warn("mail not sent; will retry",
+                {{"id", q.id},
+                 {"kind", q.kind},
+                 {"attempts", attempts},
+                 {"retry_in_ms", static_cast<std::int64_t>(*next - clock_())},
+                 {"error", sent.error().message}});
+  }
+  return static_cast<int>(due->size());
+}
+
+void MailOutbox::start() {
+  std::lock_guard lock(mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void MailOutbox::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void MailOutbox::run() {
+  for (;;) {
+    // Deliver everything due, then sleep until woken by a new mail or until
+    // the next poll, when retries may have come due.
+    while (deliver_due() > 0) {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, std::chrono::milliseconds(settings_.poll_ms),
+                   [&] { return stopping_ || pending_wake_; });
+    if (stopping_) return;
+    pending_wake_ = false;
+  }
+}
+
+}  // namespace depesche::domain
