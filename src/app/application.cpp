@@ -6,14 +6,20 @@
 #include "api/api_errors.hpp"
 #include "api/articles_api.hpp"
 #include "api/auth_api.hpp"
+#include "api/caller.hpp"
+#include "api/ticker_events.hpp"
+#include "api/tickers_api.hpp"
 #include "base/log.hpp"
+#include "bus/in_process_bus.hpp"
 #include "domain/account_service.hpp"
 #include "domain/article_service.hpp"
 #include "domain/editions.hpp"
 #include "domain/job_queue.hpp"
 #include "domain/mail_outbox.hpp"
 #include "domain/passwords.hpp"
+#include "domain/ticker_service.hpp"
 #include "domain/token_service.hpp"
+#include "live/hub.hpp"
 #include "mail/maildir/maildir_mailer.hpp"
 #include "mail/smtp/smtp_mailer.hpp"
 #include "net/blocking_pool.hpp"
@@ -51,6 +57,9 @@ struct Application::Parts {
   std::unique_ptr<web::AccountMailWriter> account_mails;
   std::unique_ptr<domain::JobQueue> jobs;  // after what its jobs use, so it stops first
   std::unique_ptr<domain::AccountService> accounts;
+  std::unique_ptr<bus::Bus> bus;
+  std::unique_ptr<api::BusTickerEvents> ticker_events;
+  std::unique_ptr<domain::TickerService> tickers;
 };
 
 Application::~Application() {
@@ -61,6 +70,7 @@ Application::~Application() {
 domain::ArticleService& Application::articles() { return *p_->articles; }
 domain::TokenService& Application::tokens() { return *p_->tokens; }
 domain::AccountService& Application::accounts() { return *p_->accounts; }
+domain::TickerService& Application::tickers() { return *p_->tickers; }
 domain::MailOutbox& Application::outbox() { return *p_->outbox; }
 store::Store& Application::store() { return *p_->store; }
 const Config& Application::config() const { return p_->config; }
@@ -175,6 +185,11 @@ Result<std::unique_ptr<Application>> Application::open(Config config) {
       *p.store, *p.editions, *p.passwords, *p.account_mails,
       [jobs = p.jobs.get()](std::function<void()> job) { jobs->post(std::move(job)); },
       p.account_settings);
+  p.bus = std::make_unique<bus::InProcessBus>();
+  p.ticker_events = std::make_unique<api::BusTickerEvents>(*p.bus);
+  p.tickers =
+      std::make_unique<domain::TickerService>(*p.store, *p.editions, *p.articles, *p.ticker_events);
+  if (auto r = p.tickers->load(); !r) return std::unexpected(r.error());
   return app;
 }
 
@@ -194,6 +209,36 @@ int Application::serve() {
                                   session_max_age_s);
   api::ArticlesApi articles_api(*p.articles, *p.tokens);
   api::AuthApi auth_api(*p.accounts, *p.tokens, guard, session_max_age_s);
+  api::CallerAuth callers(*p.tokens, *p.accounts, guard);
+  api::TickersApi tickers_api(*p.tickers, callers);
+
+  live::HubOptions live_opts;
+  live_opts.loops = static_cast<std::size_t>(c.live_loops);
+  live_opts.history = static_cast<std::size_t>(c.live_history);
+  live_opts.max_queue_bytes = static_cast<std::size_t>(c.live_max_queue_bytes);
+  live_opts.max_message_bytes = static_cast<std::size_t>(c.live_max_message_bytes);
+  live_opts.max_subscriptions = static_cast<std::size_t>(c.live_max_subscriptions);
+  live_opts.max_messages_per_second = static_cast<int>(c.live_max_messages_per_second);
+  live_opts.ping_interval = std::chrono::milliseconds(c.live_ping_interval_ms);
+  live_opts.pong_timeout = std::chrono::milliseconds(c.live_pong_timeout_ms);
+  // Topics a reader may follow: ticker:<edition or live blog>. Comments and
+  // chats add theirs as they arrive.
+  live::Hub hub(live_opts, [&](std::string_view topic) {
+    return topic.starts_with("ticker:") && p.tickers->exists(topic.substr(7));
+  });
+  hub.set_public_url(c.server_public_url);
+  p.bus->on_event([&hub](const bus::Event& e) { hub.publish(e); });
+  hub.start();
+  router.set_upgrade(
+      "/live", net::Upgrade{[&hub](const net::Request& req) { return hub.check_handshake(req); },
+                            [&hub](int fd, const net::Request& req, std::string leftover) {
+                              hub.adopt(fd, req, std::move(leftover));
+                            }});
+  router.add({net::Method::get}, "/live", [](net::Request&) {
+    net::Response r(426, "text/plain; charset=utf-8", "this endpoint speaks WebSocket only\n");
+    r.header("Upgrade", "websocket");
+    return r;
+  });
 
   std::unique_ptr<net::Server> server;
   std::unique_ptr<net::Metrics> metrics;
@@ -209,11 +254,40 @@ int Application::serve() {
     return net::Response(200, "text/plain; charset=utf-8", "ready\n");
   });
   router.add(
-      {net::Method::get}, "/metrics", nullptr, [&](net::Request&) -> std::optional<net::Response> {
-        return net::Response(200, "text/plain; version=0.0.4; charset=utf-8", metrics->render());
+      // On the blocking pool: the mail queue gauge reads the store.
+      {net::Method::get}, "/metrics", [&](net::Request&) {
+        std::string text = metrics->render();
+        text +=
+            "# HELP depesche_mail_queue Mails in the outbox by state (failed ones wait for "
+            "an operator).\n# TYPE depesche_mail_queue gauge\n";
+        for (auto state :
+             {domain::MailState::pending, domain::MailState::sent, domain::MailState::failed})
+          if (auto n = p.store->mail_queue().count(state))
+            text += std::string("depesche_mail_queue{state=\"") + domain::to_string(state) +
+                    "\"} " + std::to_string(*n) + "\n";
+        auto live = hub.stats();
+        text +=
+            "# HELP depesche_live_connections Live (WebSocket) connections open now.\n"
+            "# TYPE depesche_live_connections gauge\ndepesche_live_connections " +
+            std::to_string(live.connections) +
+            "\n# HELP depesche_live_subscriptions Topic subscriptions open now.\n"
+            "# TYPE depesche_live_subscriptions gauge\ndepesche_live_subscriptions " +
+            std::to_string(live.subscriptions) +
+            "\n# HELP depesche_live_events_total Events published to live topics.\n"
+            "# TYPE depesche_live_events_total counter\ndepesche_live_events_total " +
+            std::to_string(live.events) +
+            "\n# HELP depesche_live_deliveries_total Events written to subscribers.\n"
+            "# TYPE depesche_live_deliveries_total counter\ndepesche_live_deliveries_total " +
+            std::to_string(live.deliveries) +
+            "\n# HELP depesche_live_slow_closes_total Readers closed for being too slow.\n"
+            "# TYPE depesche_live_slow_closes_total counter\n"
+            "depesche_live_slow_closes_total " +
+            std::to_string(live.slow_closes) + "\n";
+        return net::Response(200, "text/plain; version=0.0.4; charset=utf-8", std::move(text));
       });
   articles_api.register_routes(router);
   auth_api.register_routes(router);
+  tickers_api.register_routes(router);
   account_pages.register_routes(router);
   pages.register_routes(router);
   router.set_not_found([&](net::Request& req) {
@@ -251,12 +325,14 @@ int Application::serve() {
     p.site.public_url = "http://" + address;
     pages.site().public_url = p.site.public_url;
     guard.set_public_url(p.site.public_url);
+    hub.set_public_url(p.site.public_url);
   }
   log::lifecycle("ready", {{"address", address},
                            {"public_url", pages.site().public_url},
                            {"io_threads", static_cast<std::int64_t>(io_threads)},
                            {"data_dir", c.data_dir}});
   server->run();
+  hub.stop();
   pool.stop();
   p.jobs->drain();
   p.outbox->stop();

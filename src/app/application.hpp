@@ -11,6 +11,7 @@ namespace depesche::domain {
 class AccountService;
 class ArticleService;
 class MailOutbox;
+class TickerService;
 class TokenService;
 class Editions;
 }  // namespace depesche::domain
@@ -33,6 +34,7 @@ class Application {
   domain::ArticleService& articles();
   domain::TokenService& tokens();
   domain::AccountService& accounts();
+  domain::TickerService& tickers();
   domain::MailOutbox& outbox();
   store::Store& store();
   const Config& config() const;

@@ -50,6 +50,15 @@ struct Config {
   std::int64_t accounts_argon2_memory_kib = 19 * 1024;
   std::int64_t accounts_argon2_passes = 2;
   std::string accounts_common_passwords;
+  // [live]
+  std::int64_t live_loops = 1;
+  std::int64_t live_history = 512;
+  std::int64_t live_max_queue_bytes = 512 * 1024;
+  std::int64_t live_max_message_bytes = 4096;
+  std::int64_t live_max_subscriptions = 32;
+  std::int64_t live_max_messages_per_second = 20;
+  std::int64_t live_ping_interval_ms = 25'000;
+  std::int64_t live_pong_timeout_ms = 20'000;
   // [log]
   std::string log_level = "info";
   bool log_access = true;

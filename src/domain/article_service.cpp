@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "domain/input_rules.hpp"
 #include "text/html.hpp"
 #include "text/markdown.hpp"
 #include "text/slug.hpp"
@@ -14,44 +15,6 @@ namespace {
 const std::set<std::string, std::less<>> kReservedSectionSlugs = {
     "articles", "ticker", "live",  "chats",     "search",   "account", "admin",
     "api",      "static", "media", "feed.atom", "feed.rss", "tags"};
-
-std::string trim(std::string_view s) {
-  while (!s.empty() &&
-         (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
-    s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return std::string(s);
-}
-
-Result<std::string> checked_text(const std::string& value, std::size_t max_chars, const char* field,
-                                 bool required) {
-  std::string v = trim(value);
-  long len = text::utf8_length(v);
-  if (len < 0) return fail(ErrorCode::invalid, std::string(field) + " is not valid UTF-8", field);
-  if (required && len == 0)
-    return fail(ErrorCode::invalid, std::string(field) + " must not be empty", field);
-  if (static_cast<std::size_t>(len) > max_chars)
-    return fail(ErrorCode::invalid,
-                std::string(field) + " is longer than " + std::to_string(max_chars) + " characters",
-                field);
-  // Control characters have no place in a headline or caption.
-  for (unsigned char c : v)
-    if (c < 0x20 && c != '\n' && c != '\t' && c != '\r')
-      return fail(ErrorCode::invalid, std::string(field) + " contains control characters", field);
-  return v;
-}
-
-bool is_valid_image_url(std::string_view url) {
-  if (url.size() > 2000) return false;
-  if (url.starts_with("/media/")) return url.find("..") == std::string_view::npos;
-  if (!url.starts_with("https://") || url.size() < 9) return false;
-  return std::none_of(url.begin(), url.end(), [](char c) {
-    return c == '"' || c == '\'' || c == '<' || c == '>' || c == ' ' ||
-           static_cast<unsigned char>(c) < 0x20;
-  });
-}
 
 }  // namespace
 

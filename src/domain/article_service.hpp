@@ -77,6 +77,9 @@ class ArticleService {
 
   /// Bumped after every successful write; page caches compare against it.
   std::uint64_t content_generation() const { return generation_.load(std::memory_order_acquire); }
+  /// Marks every cached page stale: for other content shown on pages
+  /// (ticker entries, live blogs).
+  void bump_generation() { generation_.fetch_add(1, std::memory_order_acq_rel); }
   /// Called after every successful write (cache invalidation, later the bus).
   void on_change(std::function<void(const Article&)> listener) {
     listeners_.push_back(std::move(listener));

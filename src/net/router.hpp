@@ -32,11 +32,28 @@ struct Route {
   bool takes_rest = false;  // ends in {*name}
 };
 
+/// A route that leaves HTTP (WebSocket): `check` runs on the I/O thread and
+/// returns the error response to send, or nullopt to accept; then the server
+/// hands the connected socket to `adopt` and forgets it. `leftover` holds
+/// bytes the client sent after the request.
+struct Upgrade {
+  std::function<std::optional<Response>(const Request&)> check;
+  std::function<void(int fd, const Request& req, std::string leftover)> adopt;
+};
+
 class Router {
  public:
   /// Registers a route; GET routes answer HEAD as well.
   void add(std::vector<Method> methods, std::string pattern, Handler handler,
            FastHandler fast = {});
+  /// Serves `path` (exact) as an upgrade route.
+  void set_upgrade(std::string path, Upgrade upgrade) {
+    upgrade_path_ = std::move(path);
+    upgrade_ = std::move(upgrade);
+  }
+  const Upgrade* upgrade_for(std::string_view path) const {
+    return !upgrade_path_.empty() && path == upgrade_path_ ? &upgrade_ : nullptr;
+  }
   /// The handler for unknown paths (a localised 404 page, a JSON error).
   void set_not_found(Handler handler) { not_found_ = std::move(handler); }
 
@@ -54,6 +71,8 @@ class Router {
  private:
   std::vector<Route> routes_;
   Handler not_found_;
+  std::string upgrade_path_;
+  Upgrade upgrade_;
 };
 
 }  // namespace depesche::net

@@ -435,13 +435,42 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
                                    std::string(f.value().data(), f.value().size()));
         }
         req.body = std::move(msg.body());
-        try {
-          res = co_await dispatch(req);
-        } catch (const std::exception& e) {
-          log::error("handler failed",
-                     {{"request_id", req.request_id}, {"route", req.route}, {"error", e.what()}});
-          res = protocol_error(req.path, 500,
-                               "Internal server error (request " + req.request_id + ")");
+        if (const Upgrade* up = router.upgrade_for(req.path)) {
+          (void)router.match(req);  // names the route for metrics and logs
+          if (auto refused = up->check(req)) {
+            res = std::move(*refused);
+            close_after = true;
+          } else {
+            // The connection leaves HTTP: its socket goes to the upgrade's
+            // owner (the live hub), with whatever the client sent after the
+            // request; this coroutine ends without closing it.
+            boost::system::error_code rec;
+            int fd = session.stream.socket().release(rec);
+            if (rec) break;
+            std::string leftover(static_cast<const char*>(buffer.cdata().data()), buffer.size());
+            auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::steady_clock::now() - started)
+                              .count();
+            metrics.record(req.route.empty() ? metrics.unmatched_index() : req.route_index, 101,
+                           micros);
+            if (opts.access_log)
+              log::info("access", {{"request_id", req.request_id},
+                                   {"method", "GET"},
+                                   {"path", req.path},
+                                   {"status", 101},
+                                   {"remote", remote}});
+            up->adopt(fd, req, std::move(leftover));
+            co_return;
+          }
+        } else {
+          try {
+            res = co_await dispatch(req);
+          } catch (const std::exception& e) {
+            log::error("handler failed",
+                       {{"request_id", req.request_id}, {"route", req.route}, {"error", e.what()}});
+            res = protocol_error(req.path, 500,
+                                 "Internal server error (request " + req.request_id + ")");
+          }
         }
       }
     }

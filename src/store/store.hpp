@@ -14,6 +14,7 @@
 #include "domain/account.hpp"
 #include "domain/article.hpp"
 #include "domain/queued_mail.hpp"
+#include "domain/ticker.hpp"
 #include "domain/token.hpp"
 
 namespace depesche::store {
@@ -113,6 +114,28 @@ class AccountRepository {
                                                      domain::TokenPurpose purpose, Millis now) = 0;
 };
 
+/// Live blogs and the entries of every ticker.
+class TickerRepository {
+ public:
+  virtual ~TickerRepository() = default;
+  /// conflict when the slug is taken.
+  virtual Result<domain::LiveBlog> insert_live_blog(const domain::LiveBlog& blog) = 0;
+  virtual Result<domain::LiveBlog> live_blog(std::string_view slug) = 0;
+  /// All live blogs, newest first (a newsroom has dozens, not millions).
+  virtual Result<std::vector<domain::LiveBlog>> live_blogs() = 0;
+  virtual Result<domain::LiveBlog> update_live_blog(const domain::LiveBlog& blog) = 0;
+
+  virtual Result<domain::TickerEntry> insert_entry(const domain::TickerEntry& entry) = 0;
+  virtual Result<domain::TickerEntry> entry(std::int64_t id) = 0;
+  virtual Result<domain::TickerEntry> update_entry(const domain::TickerEntry& entry) = 0;
+  /// not_found when there is no such entry.
+  virtual Result<void> delete_entry(std::int64_t id) = 0;
+  /// A page of a ticker, ordered by (created_at, id) in the query's order.
+  virtual Result<domain::EntryPage> entries(const domain::EntryQuery& query) = 0;
+  /// The pinned entries of a ticker, newest first.
+  virtual Result<std::vector<domain::TickerEntry>> pinned(std::string_view ticker) = 0;
+};
+
 /// The durable outbox behind domain::MailOutbox.
 class MailQueueRepository {
  public:
@@ -139,6 +162,7 @@ class Store {
   virtual ArticleRepository& articles() = 0;
   virtual TokenRepository& tokens() = 0;
   virtual AccountRepository& accounts() = 0;
+  virtual TickerRepository& tickers() = 0;
   virtual MailQueueRepository& mail_queue() = 0;
   /// Brings the schema to the newest version; idempotent.
   virtual Result<int> migrate() = 0;

@@ -130,6 +130,37 @@ CREATE TABLE mail_queue (
 );
 CREATE INDEX mail_queue_due ON mail_queue (state, next_attempt_at);
 )sql",
+    // 3: live blogs and ticker entries.
+    R"sql(
+CREATE TABLE live_blogs (
+  id INTEGER PRIMARY KEY,
+  slug TEXT NOT NULL UNIQUE,
+  edition TEXT NOT NULL,
+  title TEXT NOT NULL,
+  teaser TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  ended_at INTEGER
+);
+CREATE TABLE ticker_entries (
+  id INTEGER PRIMARY KEY,
+  ticker TEXT NOT NULL,
+  title TEXT NOT NULL,
+  body TEXT NOT NULL,
+  body_html TEXT NOT NULL,
+  image_url TEXT,
+  image_caption TEXT,
+  image_credit TEXT,
+  image_width INTEGER,
+  image_height INTEGER,
+  article_id INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+  pinned INTEGER NOT NULL DEFAULT 0,
+  breaking INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX ticker_entries_by_time ON ticker_entries (ticker, created_at, id);
+CREATE INDEX ticker_entries_pinned ON ticker_entries (ticker, created_at) WHERE pinned = 1;
+)sql",
 };
 
 }  // namespace

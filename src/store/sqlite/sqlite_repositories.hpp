@@ -69,6 +69,24 @@ class SqliteAccountRepository final : public AccountRepository {
   ConnectionPool& pool_;
 };
 
+class SqliteTickerRepository final : public TickerRepository {
+ public:
+  explicit SqliteTickerRepository(ConnectionPool& pool) : pool_(pool) {}
+  Result<domain::LiveBlog> insert_live_blog(const domain::LiveBlog& blog) override;
+  Result<domain::LiveBlog> live_blog(std::string_view slug) override;
+  Result<std::vector<domain::LiveBlog>> live_blogs() override;
+  Result<domain::LiveBlog> update_live_blog(const domain::LiveBlog& blog) override;
+  Result<domain::TickerEntry> insert_entry(const domain::TickerEntry& entry) override;
+  Result<domain::TickerEntry> entry(std::int64_t id) override;
+  Result<domain::TickerEntry> update_entry(const domain::TickerEntry& entry) override;
+  Result<void> delete_entry(std::int64_t id) override;
+  Result<domain::EntryPage> entries(const domain::EntryQuery& query) override;
+  Result<std::vector<domain::TickerEntry>> pinned(std::string_view ticker) override;
+
+ private:
+  ConnectionPool& pool_;
+};
+
 class SqliteMailQueueRepository final : public MailQueueRepository {
  public:
   explicit SqliteMailQueueRepository(ConnectionPool& pool) : pool_(pool) {}

@@ -15,6 +15,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
   s->articles_ = std::make_unique<SqliteArticleRepository>(*s->pool_);
   s->tokens_ = std::make_unique<SqliteTokenRepository>(*s->pool_);
   s->accounts_ = std::make_unique<SqliteAccountRepository>(*s->pool_);
+  s->tickers_ = std::make_unique<SqliteTickerRepository>(*s->pool_);
   s->mail_queue_ = std::make_unique<SqliteMailQueueRepository>(*s->pool_);
   return s;
 }
@@ -23,6 +24,7 @@ SqliteStore::~SqliteStore() = default;
 ArticleRepository& SqliteStore::articles() { return *articles_; }
 TokenRepository& SqliteStore::tokens() { return *tokens_; }
 AccountRepository& SqliteStore::accounts() { return *accounts_; }
+TickerRepository& SqliteStore::tickers() { return *tickers_; }
 MailQueueRepository& SqliteStore::mail_queue() { return *mail_queue_; }
 
 Result<int> SqliteStore::migrate() {

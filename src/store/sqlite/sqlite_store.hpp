@@ -20,6 +20,7 @@ class SqliteStore final : public Store {
   ArticleRepository& articles() override;
   TokenRepository& tokens() override;
   AccountRepository& accounts() override;
+  TickerRepository& tickers() override;
   MailQueueRepository& mail_queue() override;
   Result<int> migrate() override;
   Result<void> ping() override;
@@ -30,6 +31,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<ArticleRepository> articles_;
   std::unique_ptr<TokenRepository> tokens_;
   std::unique_ptr<AccountRepository> accounts_;
+  std::unique_ptr<TickerRepository> tickers_;
   std::unique_ptr<MailQueueRepository> mail_queue_;
 };
 

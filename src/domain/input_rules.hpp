@@ -1,0 +1,25 @@
+#pragma once
+// Checks shared by the services that take text and images from editors.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "base/error.hpp"
+
+namespace depesche::domain {
+
+/// Leading and trailing whitespace removed.
+std::string trim(std::string_view s);
+
+/// The trimmed text, or invalid (naming `field`) when it is not UTF-8, empty
+/// though `required`, longer than `max_chars` characters, or holds control
+/// characters other than tab and line breaks.
+Result<std::string> checked_text(const std::string& value, std::size_t max_chars, const char* field,
+                                 bool required);
+
+/// A path under /media/ (served by Depesche) or an https:// URL without
+/// quotes, angle brackets, spaces or control characters.
+bool is_valid_image_url(std::string_view url);
+
+}  // namespace depesche::domain

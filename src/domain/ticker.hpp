@@ -1,0 +1,72 @@
+#pragma once
+// Newstickers and live blogs. Every edition has a ticker named by its code
+// ("de"); a live blog has one named by its slug. Entries are short: an
+// optional title, a Markdown body, an optional image and article link, and
+// pinned/breaking flags.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/time.hpp"
+#include "domain/article.hpp"
+
+namespace depesche::domain {
+
+struct LiveBlog {
+  std::int64_t id = 0;
+  std::string slug;  // also its ticker's id
+  std::string edition;
+  std::string title;
+  std::string teaser;
+  Millis created_at = 0;
+  std::optional<Millis> ended_at;
+};
+
+struct TickerEntry {
+  std::int64_t id = 0;
+  std::string ticker;
+  std::string title;      // may be empty
+  std::string body;       // Markdown
+  std::string body_html;  // rendered at write time (cmark-gfm, safe)
+  std::optional<Image> image;
+  std::optional<std::int64_t> article_id;
+  bool pinned = false;
+  bool breaking = false;
+  Millis created_at = 0;
+  Millis updated_at = 0;
+};
+
+/// A change to an entry, as given by an editor: unset fields stay as they are.
+struct TickerEntryInput {
+  std::optional<std::string> title;
+  std::optional<std::string> body;
+  std::optional<std::optional<Image>> image;              // set to nullopt to remove
+  std::optional<std::optional<std::int64_t>> article_id;  // set to nullopt to remove
+  std::optional<bool> pinned;
+  std::optional<bool> breaking;
+};
+
+enum class EntryOrder { newest, oldest };
+
+/// Position in a ticker's list; stable while entries arrive, since entries
+/// keep their creation time.
+struct EntryCursor {
+  Millis created_at = 0;
+  std::int64_t id = 0;
+};
+
+struct EntryQuery {
+  std::string ticker;
+  EntryOrder order = EntryOrder::newest;
+  std::optional<EntryCursor> after;
+  int limit = 20;
+};
+
+struct EntryPage {
+  std::vector<TickerEntry> items;
+  std::optional<EntryCursor> next;  // nullopt at the end
+};
+
+}  // namespace depesche::domain

@@ -1,0 +1,187 @@
+#include "domain/ticker_service.hpp"
+
+#include "base/log.hpp"
+#include "domain/input_rules.hpp"
+#include "text/markdown.hpp"
+#include "text/slug.hpp"
+
+namespace depesche::domain {
+
+std::string encode_entry_cursor(const EntryCursor& c) {
+  return encode_cursor(ArticleCursor{c.created_at, c.id});
+}
+
+std::optional<EntryCursor> decode_entry_cursor(std::string_view text) {
+  auto c = decode_cursor(text);
+  if (!c) return std::nullopt;
+  return EntryCursor{c->published_at, c->id};
+}
+
+TickerService::TickerService(store::Store& store, const Editions& editions,
+                             ArticleService& articles, TickerEvents& events, TickerLimits limits)
+    : store_(store), editions_(editions), articles_(articles), events_(events), limits_(limits) {}
+
+Result<void> TickerService::load() {
+  auto blogs = store_.tickers().live_blogs();
+  if (!blogs) return std::unexpected(blogs.error());
+  std::lock_guard lock(mutex_);
+  for (const auto& b : *blogs) blog_editions_[b.slug] = b.edition;
+  return {};
+}
+
+bool TickerService::exists(std::string_view ticker) const {
+  if (editions_.contains(ticker)) return true;
+  std::lock_guard lock(mutex_);
+  return blog_editions_.find(ticker) != blog_editions_.end();
+}
+
+std::string TickerService::edition_of(std::string_view ticker) const {
+  if (editions_.contains(ticker)) return std::string(ticker);
+  std::lock_guard lock(mutex_);
+  auto it = blog_editions_.find(ticker);
+  return it == blog_editions_.end() ? std::string() : it->second;
+}
+
+Result<LiveBlog> TickerService::create_live_blog(std::string slug, std::string edition,
+                                                 std::string title, std::string teaser) {
+  if (!text::is_valid_slug(slug))
+    return fail(ErrorCode::invalid, "slug: lower-case letters, digits and hyphens", "slug");
+  // A live blog's slug names its ticker, so it must not be an edition code.
+  if (editions_.contains(slug) || Editions::is_valid_code(slug))
+    return fail(ErrorCode::invalid, "slug: too short or an edition code; use a few words", "slug");
+  if (!editions_.contains(edition)) return fail(ErrorCode::invalid, "unknown edition", "edition");
+  auto t = checked_text(title, limits_.blog_title, "title", true);
+  if (!t) return std::unexpected(t.error());
+  auto teaser_ok = checked_text(teaser, limits_.blog_teaser, "teaser", false);
+  if (!teaser_ok) return std::unexpected(teaser_ok.error());
+  LiveBlog b;
+  b.slug = std::move(slug);
+  b.edition = std::move(edition);
+  b.title = std::move(*t);
+  b.teaser = std::move(*teaser_ok);
+  b.created_at = now_millis();
+  auto stored = store_.tickers().insert_live_blog(b);
+  if (!stored) return stored;
+  {
+    std::lock_guard lock(mutex_);
+    blog_editions_[stored->slug] = stored->edition;
+  }
+  articles_.bump_generation();
+  return stored;
+}
+
+Result<LiveBlog> TickerService::live_blog(std::string_view slug) {
+  return store_.tickers().live_blog(slug);
+}
+
+Result<std::vector<LiveBlog>> TickerService::live_blogs(std::string_view edition) {
+  auto all = store_.tickers().live_blogs();
+  if (!all) return all;
+  std::erase_if(*all, [&](const LiveBlog& b) { return b.edition != edition; });
+  return all;
+}
+
+Result<LiveBlog> TickerService::end_live_blog(std::string_view slug) {
+  auto b = store_.tickers().live_blog(slug);
+  if (!b) return b;
+  if (!b->ended_at) b->ended_at = now_millis();
+  auto r = store_.tickers().update_live_blog(*b);
+  if (r) articles_.bump_generation();
+  return r;
+}
+
+Result<void> TickerService::apply(TickerEntry& e, const TickerEntryInput& in) {
+  if (in.title) {
+    auto v = checked_text(*in.title, limits_.title, "title", false);
+    if (!v) return std::unexpected(v.error());
+    e.title = std::move(*v);
+  }
+  if (in.body) {
+    auto v = checked_text(*in.body, limits_.body, "body", true);
+    if (!v) return std::unexpected(v.error());
+    e.body = std::move(*v);
+    e.body_html = text::markdown_to_html(e.body);
+  }
+  if (in.image) {
+    if (*in.image) {
+      const Image& img = **in.image;
+      if (!is_valid_image_url(img.url))
+        return fail(ErrorCode::invalid, "image.url must be /media/... or https://...", "image");
+      auto caption = checked_text(img.caption, 400, "image.caption", false);
+      if (!caption) return std::unexpected(caption.error());
+      auto credit = checked_text(img.credit, 200, "image.credit", false);
+      if (!credit) return std::unexpected(credit.error());
+      if (img.width < 0 || img.height < 0 || img.width > 20000 || img.height > 20000)
+        return fail(ErrorCode::invalid, "image width and height must be 0 to 20000", "image");
+      e.image = Image{img.url, *caption, *credit, img.width, img.height};
+    } else {
+      e.image.reset();
+    }
+  }
+  if (in.article_id) {
+    if (*in.article_id) {
+      auto a = articles_.by_id(**in.article_id, true);
+      if (!a) return fail(ErrorCode::invalid, "article_id names no article", "article_id");
+    }
+    e.article_id = *in.article_id;
+  }
+  if (in.pinned) e.pinned = *in.pinned;
+  if (in.breaking) e.breaking = *in.breaking;
+  return {};
+}
+
+Result<TickerEntry> TickerService::post_entry(std::string_view ticker,
+                                              const TickerEntryInput& input) {
+  if (!exists(ticker)) return fail(ErrorCode::not_found, "no such ticker");
+  if (!input.body) return fail(ErrorCode::invalid, "body is required", "body");
+  TickerEntry e;
+  e.ticker = std::string(ticker);
+  if (auto r = apply(e, input); !r) return std::unexpected(r.error());
+  e.created_at = now_millis();
+  e.updated_at = e.created_at;
+  auto stored = store_.tickers().insert_entry(e);
+  if (!stored) return stored;
+  articles_.bump_generation();
+  events_.entry_changed(*stored, EntryChange::created);
+  return stored;
+}
+
+Result<TickerEntry> TickerService::entry(std::string_view ticker, std::int64_t id) {
+  auto e = store_.tickers().entry(id);
+  if (!e) return e;
+  if (e->ticker != ticker) return fail(ErrorCode::not_found, "no such entry");
+  return e;
+}
+
+Result<TickerEntry> TickerService::edit_entry(std::string_view ticker, std::int64_t id,
+                                              const TickerEntryInput& input) {
+  auto e = entry(ticker, id);
+  if (!e) return e;
+  if (auto r = apply(*e, input); !r) return std::unexpected(r.error());
+  e->updated_at = std::max(now_millis(), e->created_at);
+  auto stored = store_.tickers().update_entry(*e);
+  if (!stored) return stored;
+  articles_.bump_generation();
+  events_.entry_changed(*stored, EntryChange::updated);
+  return stored;
+}
+
+Result<void> TickerService::delete_entry(std::string_view ticker, std::int64_t id) {
+  auto e = entry(ticker, id);
+  if (!e) return std::unexpected(e.error());
+  if (auto r = store_.tickers().delete_entry(id); !r) return r;
+  articles_.bump_generation();
+  events_.entry_changed(*e, EntryChange::deleted);
+  return {};
+}
+
+Result<EntryPage> TickerService::entries(const EntryQuery& query) {
+  if (!exists(query.ticker)) return fail(ErrorCode::not_found, "no such ticker");
+  return store_.tickers().entries(query);
+}
+
+Result<std::vector<TickerEntry>> TickerService::pinned(std::string_view ticker) {
+  return store_.tickers().pinned(ticker);
+}
+
+}  // namespace depesche::domain
