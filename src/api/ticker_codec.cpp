@@ -12,6 +12,7 @@ json entry_json(const domain::TickerEntry& e) {
             {"body_html", e.body_html},
             {"image", nullptr},
             {"article_id", e.article_id ? json(*e.article_id) : json(nullptr)},
+            {"article_url", e.article_path.empty() ? json(nullptr) : json(e.article_path)},
             {"pinned", e.pinned},
             {"breaking", e.breaking},
             {"created_at", format_rfc3339(e.created_at)},

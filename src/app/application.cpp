@@ -203,15 +203,6 @@ int Application::serve() {
   net::Router router;
   web::PageCache cache(static_cast<std::size_t>(c.site_page_cache_entries),
                        [&] { return p.articles->content_generation(); });
-  web::Pages pages({*p.articles, *p.accounts, guard, *p.editions, *p.i18n, *p.templates, *p.statics,
-                    cache, p.site, (fs::path(c.data_dir) / "media").string()});
-  web::AccountPages account_pages(pages, *p.accounts, *p.editions, *p.i18n, guard,
-                                  session_max_age_s);
-  api::ArticlesApi articles_api(*p.articles, *p.tokens);
-  api::AuthApi auth_api(*p.accounts, *p.tokens, guard, session_max_age_s);
-  api::CallerAuth callers(*p.tokens, *p.accounts, guard);
-  api::TickersApi tickers_api(*p.tickers, callers);
-
   live::HubOptions live_opts;
   live_opts.loops = static_cast<std::size_t>(c.live_loops);
   live_opts.history = static_cast<std::size_t>(c.live_history);
@@ -229,6 +220,17 @@ int Application::serve() {
   hub.set_public_url(c.server_public_url);
   p.bus->on_event([&hub](const bus::Event& e) { hub.publish(e); });
   hub.start();
+  web::Pages pages({*p.articles, *p.accounts, guard, *p.editions, *p.i18n, *p.templates, *p.statics,
+                    cache, p.site, (fs::path(c.data_dir) / "media").string(), *p.tickers,
+                    [&hub](std::string_view topic) { return hub.current_seq(topic); },
+                    c.site_time_zone});
+  web::AccountPages account_pages(pages, *p.accounts, *p.editions, *p.i18n, guard,
+                                  session_max_age_s);
+  api::ArticlesApi articles_api(*p.articles, *p.tokens);
+  api::AuthApi auth_api(*p.accounts, *p.tokens, guard, session_max_age_s);
+  api::CallerAuth callers(*p.tokens, *p.accounts, guard);
+  api::TickersApi tickers_api(*p.tickers, callers);
+
   router.set_upgrade(
       "/live", net::Upgrade{[&hub](const net::Request& req) { return hub.check_handshake(req); },
                             [&hub](int fd, const net::Request& req, std::string leftover) {

@@ -8,11 +8,63 @@
 #include "app/application.hpp"
 #include "base/log.hpp"
 #include "domain/article_service.hpp"
+#include "domain/ticker_service.hpp"
 
 namespace depesche::app {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+namespace {
+
+// Ticker entries carry their creation time from the store, so the demo's
+// "minutes ago" is kept in the order of posting (oldest first).
+Result<void> post_demo_entries(domain::TickerService& tickers, const json& entries,
+                               const std::string& ticker, const std::string& ed,
+                               std::map<std::string, std::map<std::string, std::int64_t>>& ids) {
+  std::vector<const json*> ordered;
+  for (const auto& e : entries) ordered.push_back(&e);
+  std::stable_sort(ordered.begin(), ordered.end(), [](const json* a, const json* b) {
+    return a->value("minutes_ago", 0) > b->value("minutes_ago", 0);
+  });
+  for (const json* e : ordered) {
+    if (!e->at("editions").contains(ed)) continue;
+    const auto& text = (*e)["editions"][ed];
+    domain::TickerEntryInput in;
+    in.title = text.value("title", "");
+    in.body = text.at("body").get<std::string>();
+    in.breaking = e->value("breaking", false);
+    if (e->contains("story") && ids.contains((*e)["story"]) && ids[(*e)["story"]].contains(ed))
+      in.article_id = std::optional<std::int64_t>(ids[(*e)["story"]][ed]);
+    if (auto r = tickers.post_entry(ticker, in); !r)
+      return fail(r.error().code, "demo ticker entry (" + ed + "): " + r.error().message);
+  }
+  return {};
+}
+
+Result<void> load_demo_tickers(Application& app, const json& content,
+                               std::map<std::string, std::map<std::string, std::int64_t>>& ids,
+                               Millis) {
+  auto& tickers = app.tickers();
+  for (const auto& ed : app.config().site_editions) {
+    if (content.contains("live_blogs"))
+      for (const auto& blog : content["live_blogs"]) {
+        if (!blog.at("editions").contains(ed)) continue;
+        const auto& b = blog["editions"][ed];
+        auto created =
+            tickers.create_live_blog(b.at("slug"), ed, b.at("title"), b.value("teaser", ""));
+        if (!created)
+          return fail(created.error().code, "demo live blog: " + created.error().message);
+        if (auto r = post_demo_entries(tickers, blog.at("entries"), created->slug, ed, ids); !r)
+          return r;
+      }
+    if (content.contains("ticker"))
+      if (auto r = post_demo_entries(tickers, content["ticker"], ed, ed, ids); !r) return r;
+  }
+  return {};
+}
+
+}  // namespace
 
 Result<int> load_demo(Application& app) {
   auto& articles = app.articles();
@@ -96,6 +148,7 @@ Result<int> load_demo(Application& app) {
   for (const auto& [key, by_edition] : ids)
     for (const auto& [ed, id] : by_edition)
       if (auto r = articles.publish(id); !r) return std::unexpected(r.error());
+  if (auto r = load_demo_tickers(app, content, ids, now); !r) return std::unexpected(r.error());
   log::info("demo content loaded", {{"articles", created}});
   return created;
 }

@@ -32,6 +32,7 @@ struct TickerEntry {
   std::string body_html;  // rendered at write time (cmark-gfm, safe)
   std::optional<Image> image;
   std::optional<std::int64_t> article_id;
+  std::string article_path;  // "/de/articles/slug" of a published article_id; not stored
   bool pinned = false;
   bool breaking = false;
   Millis created_at = 0;

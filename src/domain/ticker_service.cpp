@@ -130,6 +130,13 @@ Result<void> TickerService::apply(TickerEntry& e, const TickerEntryInput& in) {
   return {};
 }
 
+void TickerService::link_article(TickerEntry& e) {
+  e.article_path.clear();
+  if (!e.article_id) return;
+  auto a = articles_.by_id(*e.article_id, false);
+  if (a) e.article_path = "/" + a->edition + "/articles/" + a->slug;
+}
+
 Result<TickerEntry> TickerService::post_entry(std::string_view ticker,
                                               const TickerEntryInput& input) {
   if (!exists(ticker)) return fail(ErrorCode::not_found, "no such ticker");
@@ -141,6 +148,7 @@ Result<TickerEntry> TickerService::post_entry(std::string_view ticker,
   e.updated_at = e.created_at;
   auto stored = store_.tickers().insert_entry(e);
   if (!stored) return stored;
+  link_article(*stored);
   articles_.bump_generation();
   events_.entry_changed(*stored, EntryChange::created);
   return stored;
@@ -150,6 +158,7 @@ Result<TickerEntry> TickerService::entry(std::string_view ticker, std::int64_t i
   auto e = store_.tickers().entry(id);
   if (!e) return e;
   if (e->ticker != ticker) return fail(ErrorCode::not_found, "no such entry");
+  link_article(*e);
   return e;
 }
 
@@ -161,6 +170,7 @@ Result<TickerEntry> TickerService::edit_entry(std::string_view ticker, std::int6
   e->updated_at = std::max(now_millis(), e->created_at);
   auto stored = store_.tickers().update_entry(*e);
   if (!stored) return stored;
+  link_article(*stored);
   articles_.bump_generation();
   events_.entry_changed(*stored, EntryChange::updated);
   return stored;
@@ -177,11 +187,17 @@ Result<void> TickerService::delete_entry(std::string_view ticker, std::int64_t i
 
 Result<EntryPage> TickerService::entries(const EntryQuery& query) {
   if (!exists(query.ticker)) return fail(ErrorCode::not_found, "no such ticker");
-  return store_.tickers().entries(query);
+  auto page = store_.tickers().entries(query);
+  if (page)
+    for (auto& e : page->items) link_article(e);
+  return page;
 }
 
 Result<std::vector<TickerEntry>> TickerService::pinned(std::string_view ticker) {
-  return store_.tickers().pinned(ticker);
+  auto items = store_.tickers().pinned(ticker);
+  if (items)
+    for (auto& e : *items) link_article(e);
+  return items;
 }
 
 }  // namespace depesche::domain

@@ -66,6 +66,8 @@ class TickerService {
 
  private:
   Result<void> apply(TickerEntry& e, const TickerEntryInput& in);
+  /// Fills article_path from article_id (published articles only).
+  void link_article(TickerEntry& e);
 
   store::Store& store_;
   const Editions& editions_;

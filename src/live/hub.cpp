@@ -742,6 +742,12 @@ void Hub::publish(const bus::Event& e) {
   impl_->events.fetch_add(1, std::memory_order_relaxed);
 }
 
+std::uint64_t Hub::current_seq(std::string_view topic) const {
+  std::lock_guard lock(impl_->topics_mutex);
+  auto it = impl_->topics.find(std::string(topic));
+  return it == impl_->topics.end() ? 0 : it->second.seq;
+}
+
 HubStats Hub::stats() const {
   return HubStats{impl_->connections.load(), impl_->subscriptions.load(), impl_->events.load(),
                   impl_->deliveries.load(), impl_->slow_closes.load()};

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "base/log.hpp"
+#include "text/html.hpp"
 #include "web/security_headers.hpp"
 
 namespace depesche::web {
@@ -21,6 +22,7 @@ constexpr int kHomeLatest = 12;
 constexpr int kSectionPageSize = 12;
 constexpr int kRelatedCount = 3;
 constexpr int kTickerPreview = 5;
+constexpr int kTickerPageSize = 20;
 
 // About 200 words a minute, never less than one minute.
 std::int64_t reading_minutes(std::string_view body) {
@@ -69,6 +71,12 @@ void Pages::register_routes(net::Router& router) {
       fast_cached);
   router.add({Method::get}, "/{ed}/{section}",
              [this](Request& req) { return section_without_slash(req); });
+  router.add(
+      {Method::get}, "/{ed}/ticker", [this](Request& req) { return ticker_page(req); },
+      fast_cached);
+  router.add(
+      {Method::get}, "/{ed}/live/{slug}", [this](Request& req) { return live_blog_page(req); },
+      fast_cached);
   router.add(
       {Method::get}, "/{ed}/articles/{slug}", [this](Request& req) { return article(req); },
       fast_cached);
@@ -145,8 +153,11 @@ Response Pages::home(Request& req) {
   page["has_top"] = !page["top"].empty();
   page["has_latest"] = !page["latest"].empty();
   page["empty"] = page["top"].empty() && page["latest"].empty();
+  page["ticker"] = ticker_model(ed, cat, ed, cat.text("ticker_heading"), domain::EntryOrder::newest,
+                                std::nullopt, kTickerPreview, "/" + ed + "/ticker", false);
   auto layout = layout_model(d_.site, cat, d_.editions, "", *sections, "", {});
   layout["description"] = cat.text("home_description");
+  layout["live_script"] = true;
   layout["canonical"] = d_.site.public_url + "/" + ed + "/";
   for (const auto& code : d_.editions.codes())
     layout["alternates"].push_back(
@@ -201,8 +212,7 @@ Response Pages::article(Request& req) {
   auto sections = d_.articles.sections(ed);
   auto related = d_.articles.related(*a, kRelatedCount);
   auto translations = d_.articles.translations(*a);
-  auto latest = d_.articles.list({.edition = ed, .limit = kTickerPreview + 1});
-  if (!sections || !related || !translations || !latest)
+  if (!sections || !related || !translations)
     throw std::runtime_error("store read failed on article page");
 
   Viewer viewer = viewer_of(req);
@@ -243,10 +253,8 @@ Response Pages::article(Request& req) {
   page["related"] = nlohmann::json::array();
   for (const auto& r : *related) page["related"].push_back(teaser_model(r, cat));
   page["has_related"] = !related->empty();
-  page["latest"] = nlohmann::json::array();
-  for (const auto& l : latest->items)
-    if (l.id != a->id && page["latest"].size() < kTickerPreview)
-      page["latest"].push_back(teaser_model(l, cat));
+  page["ticker"] = ticker_model(ed, cat, ed, cat.text("ticker_heading"), domain::EntryOrder::newest,
+                                std::nullopt, kTickerPreview, "/" + ed + "/ticker", false);
 
   std::map<std::string, std::string> links;
   for (const auto& [edition, t] : *translations) links[edition] = article_path(t);
@@ -258,6 +266,7 @@ Response Pages::article(Request& req) {
     layout["alternates"].push_back(
         {{"hreflang", edition}, {"href", d_.site.public_url + article_path(t)}});
   layout["json_ld"] = news_article_json_ld(d_.site, *a);
+  layout["live_script"] = true;
   layout["og"] = {{"type", "article"},
                   {"title", a->headline},
                   {"description", a->teaser},
@@ -298,6 +307,171 @@ Response Pages::media(Request& req) {
   r.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox");
   r.body = ss.str();
   return r;
+}
+
+nlohmann::json Pages::ticker_model(const std::string& ed, const Catalog& cat,
+                                   const std::string& ticker, const std::string& heading,
+                                   domain::EntryOrder order,
+                                   std::optional<domain::EntryCursor> cursor, int limit,
+                                   const std::string& page_href, bool on_own_page) {
+  // The seq first, then the entries: anything published in between is in
+  // both, and the script drops what it already shows; the other way round
+  // an entry could fall between them.
+  std::uint64_t seq = d_.live_seq("ticker:" + ticker);
+  auto entries = d_.tickers.entries({ticker, order, cursor, limit});
+  if (!entries) throw std::runtime_error("store read failed for the ticker");
+  bool newest = order == domain::EntryOrder::newest;
+  nlohmann::json m;
+  m["id"] = ticker;
+  m["seq"] = seq;
+  m["order"] = newest ? "newest" : "oldest";
+  m["newest"] = newest;
+  m["limit"] = limit;
+  m["time_zone"] = d_.time_zone;
+  m["heading"] = heading;
+  m["newest_href"] = page_href;
+  m["oldest_href"] = page_href + "?order=oldest";
+  m["all_href"] = on_own_page ? nlohmann::json(false) : nlohmann::json(page_href);
+  m["entries"] = nlohmann::json::array();
+  for (const auto& e : entries->items) {
+    nlohmann::json j = {{"id", e.id},
+                        {"title", e.title},
+                        {"body_html", e.body_html},
+                        {"breaking", e.breaking},
+                        {"pinned", e.pinned},
+                        {"created_iso", format_rfc3339(e.created_at)},
+                        {"created_text", cat.format_datetime(e.created_at)},
+                        {"article_path", e.article_path.empty() ? nlohmann::json(false)
+                                                                : nlohmann::json(e.article_path)},
+                        {"image", false}};
+    if (e.image)
+      j["image"] = {{"url", e.image->url},
+                    {"caption", e.image->caption},
+                    {"credit", e.image->credit},
+                    {"width", e.image->width},
+                    {"height", e.image->height}};
+    m["entries"].push_back(std::move(j));
+  }
+  m["empty"] = entries->items.empty() && !cursor;
+  if (entries->next) {
+    std::string c = domain::encode_entry_cursor(*entries->next);
+    m["more_href"] = page_href + "?order=" + m["order"].get<std::string>() + "&cursor=" + c;
+    m["more_cursor"] = c;
+  } else {
+    m["more_href"] = false;
+  }
+  (void)ed;
+  return m;
+}
+
+namespace {
+// ?order= and ?cursor= of a ticker page; nullopt for a malformed query.
+std::optional<std::pair<domain::EntryOrder, std::optional<domain::EntryCursor>>> ticker_query(
+    const Request& req) {
+  domain::EntryOrder order = domain::EntryOrder::newest;
+  std::optional<domain::EntryCursor> cursor;
+  for (const auto& [k, v] : net::parse_query(req.query)) {
+    if (k == "order") {
+      if (v != "newest" && v != "oldest") return std::nullopt;
+      order = v == "newest" ? domain::EntryOrder::newest : domain::EntryOrder::oldest;
+    } else if (k == "cursor") {
+      cursor = domain::decode_entry_cursor(v);
+      if (!cursor) return std::nullopt;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return std::make_pair(order, cursor);
+}
+
+nlohmann::json live_blog_json_ld(const SiteInfo& site, const std::string& url,
+                                 const std::string& headline, const std::string& description,
+                                 const std::string& edition, Millis start,
+                                 std::optional<Millis> end, const nlohmann::json& entries) {
+  nlohmann::json updates = nlohmann::json::array();
+  for (const auto& e : entries)
+    updates.push_back(
+        {{"@type", "BlogPosting"},
+         {"headline",
+          e["title"].get<std::string>().empty() ? headline : e["title"].get<std::string>()},
+         {"datePublished", e["created_iso"]},
+         {"url", url + "#entry-" + std::to_string(e["id"].get<std::int64_t>())}});
+  nlohmann::json j = {{"@context", "https://schema.org"},
+                      {"@type", "LiveBlogPosting"},
+                      {"headline", headline},
+                      {"description", description},
+                      {"url", url},
+                      {"inLanguage", edition},
+                      {"publisher", {{"@type", "Organization"}, {"name", site.name}}},
+                      {"liveBlogUpdate", updates}};
+  if (start > 0) j["coverageStartTime"] = format_rfc3339(start);
+  if (end) j["coverageEndTime"] = format_rfc3339(*end);
+  return j;
+}
+}  // namespace
+
+Response Pages::ticker_page(Request& req) {
+  std::string ed(req.param("ed"));
+  if (!d_.editions.contains(ed)) return error_page(req, 404);
+  auto query = ticker_query(req);
+  if (!query) return error_page(req, 400);
+  const Catalog& cat = d_.i18n.catalog(ed);
+  auto sections = d_.articles.sections(ed);
+  auto blogs = d_.tickers.live_blogs(ed);
+  if (!sections || !blogs) throw std::runtime_error("store read failed on the ticker page");
+  std::string href = "/" + ed + "/ticker";
+  nlohmann::json page;
+  page["heading"] = cat.text("ticker_heading");
+  page["teaser"] = cat.text("ticker_page_description");
+  page["ended"] = false;
+  page["ticker"] = ticker_model(ed, cat, ed, cat.text("ticker_heading"), query->first,
+                                query->second, kTickerPageSize, href, true);
+  page["live_blogs"] = nlohmann::json::array();
+  for (const auto& b : *blogs)
+    if (!b.ended_at)
+      page["live_blogs"].push_back({{"title", b.title}, {"href", "/" + ed + "/live/" + b.slug}});
+  page["has_live_blogs"] = !page["live_blogs"].empty();
+  auto layout =
+      layout_model(d_.site, cat, d_.editions, cat.text("ticker_heading"), *sections, "", {});
+  layout["description"] = cat.text("ticker_page_description");
+  layout["canonical"] = d_.site.public_url + href;
+  layout["live_script"] = true;
+  layout["json_ld"] = text::json_for_script(
+      live_blog_json_ld(d_.site, d_.site.public_url + href, cat.text("ticker_heading"),
+                        cat.text("ticker_page_description"), ed, 0, std::nullopt,
+                        page["ticker"]["entries"])
+          .dump());
+  return render_page(req, 200, "ticker_page", std::move(layout), page, true, viewer_of(req));
+}
+
+Response Pages::live_blog_page(Request& req) {
+  std::string ed(req.param("ed"));
+  if (!d_.editions.contains(ed)) return error_page(req, 404);
+  auto blog = d_.tickers.live_blog(req.param("slug"));
+  if (!blog || blog->edition != ed)
+    return error_page(req, !blog && blog.error().code != ErrorCode::not_found ? 500 : 404);
+  auto query = ticker_query(req);
+  if (!query) return error_page(req, 400);
+  const Catalog& cat = d_.i18n.catalog(ed);
+  auto sections = d_.articles.sections(ed);
+  if (!sections) throw std::runtime_error("store read failed on a live blog page");
+  std::string href = "/" + ed + "/live/" + blog->slug;
+  nlohmann::json page;
+  page["heading"] = blog->title;
+  page["teaser"] = blog->teaser;
+  page["ended"] = blog->ended_at.has_value();
+  page["ticker"] = ticker_model(ed, cat, blog->slug, cat.text("live_blog_label"), query->first,
+                                query->second, kTickerPageSize, href, true);
+  page["has_live_blogs"] = false;
+  auto layout = layout_model(d_.site, cat, d_.editions, blog->title, *sections, "", {});
+  layout["description"] = blog->teaser.empty() ? blog->title : blog->teaser;
+  layout["canonical"] = d_.site.public_url + href;
+  layout["live_script"] = !blog->ended_at;
+  layout["json_ld"] = text::json_for_script(
+      live_blog_json_ld(d_.site, d_.site.public_url + href, blog->title, blog->teaser, ed,
+                        blog->created_at, blog->ended_at, page["ticker"]["entries"])
+          .dump());
+  return render_page(req, 200, "ticker_page", std::move(layout), page, true, viewer_of(req));
 }
 
 Response Pages::private_page(const Request& req, int status, const std::string& edition,

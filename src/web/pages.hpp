@@ -9,6 +9,7 @@
 #include "domain/account_service.hpp"
 #include "domain/article_service.hpp"
 #include "domain/editions.hpp"
+#include "domain/ticker_service.hpp"
 #include "net/browser_guard.hpp"
 #include "net/router.hpp"
 #include "web/i18n.hpp"
@@ -36,6 +37,9 @@ struct PagesDeps {
   PageCache& cache;
   SiteInfo site;
   std::string media_dir;  // <data dir>/media
+  domain::TickerService& tickers;
+  std::function<std::uint64_t(std::string_view topic)> live_seq;  // the hub's latest seq
+  std::string time_zone;
 };
 
 class Pages {
@@ -65,6 +69,14 @@ class Pages {
   net::Response section_without_slash(net::Request& req);
   net::Response article(net::Request& req);
   net::Response media(net::Request& req);
+  net::Response ticker_page(net::Request& req);
+  net::Response live_blog_page(net::Request& req);
+  /// The newsticker block: `ticker`'s entries in `order` from `cursor`;
+  /// `page_href` is where its links point (the block's own page).
+  nlohmann::json ticker_model(const std::string& edition, const Catalog& cat,
+                              const std::string& ticker, const std::string& heading,
+                              domain::EntryOrder order, std::optional<domain::EntryCursor> cursor,
+                              int limit, const std::string& page_href, bool on_own_page);
   std::optional<net::Response> cached(net::Request& req);
   net::Response render_page(const net::Request& req, int status, const std::string& template_name,
                             nlohmann::json layout, const nlohmann::json& page, bool cache,

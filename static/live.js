@@ -1,0 +1,270 @@
+// Depesche live newsticker: keeps a server-rendered ticker block current.
+//
+// The page renders the entries and the topic's seq at that moment; this
+// module subscribes to /live with that seq as `since`, so it receives
+// exactly what was published after the page was made, then everything
+// live. Entries are keyed by id, so nothing is ever shown twice; on
+// `resync` (history no longer reaches back) it refetches the first page
+// over HTTP. Without JavaScript the block works as plain links.
+
+const block = document.querySelector('[data-ticker]');
+if (block) start(block);
+
+function start(el) {
+  const ticker = el.dataset.ticker;
+  const topic = `ticker:${ticker}`;
+  const lang = el.dataset.lang || document.documentElement.lang;
+  const limit = Number(el.dataset.limit) || 20;
+  const list = el.querySelector('.ticker-list');
+  const indicator = el.querySelector('.live-indicator');
+  const counter = el.querySelector('.ticker-new');
+  const empty = el.querySelector('.ticker-empty');
+  const t = (key) => el.dataset[key] || '';
+  const timeFormat = new Intl.DateTimeFormat(lang, {
+    dateStyle: 'long', timeStyle: 'short', timeZone: el.dataset.tz || 'UTC',
+  });
+  const plural = new Intl.PluralRules(lang);
+
+  let order = el.dataset.order === 'oldest' ? 'oldest' : 'newest';
+  let lastSeq = Number(el.dataset.seq) || 0;
+  let subscribedSeq = 0;
+  let pending = [];          // new entries held back while the reader is scrolled away
+  let more = el.querySelector('.ticker-more');
+  let socket = null;
+  let backoff = 1000;
+
+  indicator.hidden = false;
+  setState('connecting');
+
+  function setState(state) {
+    indicator.dataset.state = state;
+    indicator.textContent = t(state === 'live' ? 'tLive' : state === 'connecting' ? 'tConnecting' : 'tOffline');
+  }
+
+  function shown(id) {
+    return list.querySelector(`[data-id="${id}"]`) !== null;
+  }
+
+  function render(entry) {
+    const li = document.createElement('li');
+    li.className = 'ticker-entry' + (entry.breaking ? ' breaking' : '') + (entry.pinned ? ' pinned' : '');
+    li.id = `entry-${entry.id}`;
+    li.dataset.id = String(entry.id);
+    const time = document.createElement('time');
+    time.dateTime = entry.created_at;
+    time.textContent = timeFormat.format(new Date(entry.created_at));
+    li.append(time);
+    for (const [flag, key, cls] of [['breaking', 'tBreaking', 'badge badge-breaking'], ['pinned', 'tPinned', 'badge']]) {
+      if (!entry[flag]) continue;
+      const badge = document.createElement('span');
+      badge.className = cls;
+      badge.textContent = t(key);
+      li.append(' ', badge);
+    }
+    if (entry.title) {
+      const h = document.createElement('h3');
+      h.className = 'entry-title';
+      h.textContent = entry.title;
+      li.append(h);
+    }
+    const body = document.createElement('div');
+    body.className = 'entry-body';
+    // body_html is the server's cmark-gfm output in safe mode (raw HTML
+    // removed), the same markup the server puts into the page.
+    body.innerHTML = entry.body_html;
+    li.append(body);
+    if (entry.image) {
+      const fig = document.createElement('figure');
+      fig.className = 'entry-image';
+      const img = document.createElement('img');
+      img.src = entry.image.url;
+      img.alt = entry.image.caption || '';
+      img.loading = 'lazy';
+      if (entry.image.width) img.width = entry.image.width;
+      if (entry.image.height) img.height = entry.image.height;
+      const cap = document.createElement('figcaption');
+      cap.textContent = entry.image.caption || '';
+      if (entry.image.credit) {
+        const credit = document.createElement('span');
+        credit.className = 'credit';
+        credit.textContent = `© ${entry.image.credit}`;
+        cap.append(' ', credit);
+      }
+      fig.append(img, cap);
+      li.append(fig);
+    }
+    if (entry.article_url) {
+      const p = document.createElement('p');
+      p.className = 'entry-link';
+      const a = document.createElement('a');
+      a.href = entry.article_url;
+      a.textContent = t('tReadArticle');
+      p.append(a);
+      li.append(p);
+    }
+    return li;
+  }
+
+  function scrolledAway() {
+    return list.getBoundingClientRect().top < 0;
+  }
+
+  function updateCounter() {
+    if (pending.length === 0) {
+      counter.hidden = true;
+      return;
+    }
+    const category = plural.select(pending.length);
+    const key = { one: 'tNewOne', few: 'tNewFew', many: 'tNewMany' }[category] || 'tNewOther';
+    counter.textContent = t(key).replace('%n', new Intl.NumberFormat(lang).format(pending.length));
+    counter.hidden = false;
+  }
+
+  function showPending() {
+    for (const entry of pending.splice(0)) if (!shown(entry.id)) list.prepend(render(entry));
+    updateCounter();
+  }
+
+  function added(entry) {
+    if (shown(entry.id) || pending.some((p) => p.id === entry.id)) return;
+    if (empty) empty.hidden = true;
+    if (order === 'oldest') {
+      // New entries belong at the end; while older pages are still to be
+      // loaded, they arrive with them.
+      if (!more) list.append(render(entry));
+      return;
+    }
+    if (scrolledAway()) {
+      pending.unshift(entry);
+      updateCounter();
+    } else {
+      list.prepend(render(entry));
+    }
+  }
+
+  function updated(entry) {
+    const old = list.querySelector(`[data-id="${entry.id}"]`);
+    if (old) old.replaceWith(render(entry));
+    const i = pending.findIndex((p) => p.id === entry.id);
+    if (i >= 0) pending[i] = entry;
+  }
+
+  function deleted(data) {
+    list.querySelector(`[data-id="${data.id}"]`)?.remove();
+    pending = pending.filter((p) => p.id !== data.id);
+    updateCounter();
+  }
+
+  async function fetchPage(cursor) {
+    const params = new URLSearchParams({ order, limit: String(limit) });
+    if (cursor) params.set('cursor', cursor);
+    const res = await fetch(`/api/v1/tickers/${encodeURIComponent(ticker)}/entries?${params}`);
+    if (!res.ok) throw new Error(`ticker page: HTTP ${res.status}`);
+    return res.json();
+  }
+
+  function setMore(cursor) {
+    if (!cursor) {
+      more?.parentElement?.remove();
+      more = null;
+      return;
+    }
+    if (!more) return;
+    more.dataset.cursor = cursor;
+    const url = new URL(more.href, location.href);
+    url.searchParams.set('order', order);
+    url.searchParams.set('cursor', cursor);
+    more.href = url.pathname + url.search;
+  }
+
+  async function reload() {
+    const page = await fetchPage(null);
+    list.replaceChildren(...page.items.map(render));
+    pending = [];
+    updateCounter();
+    if (empty) empty.hidden = page.items.length > 0;
+    setMore(page.next_cursor);
+  }
+
+  more?.addEventListener('click', async (event) => {
+    event.preventDefault();
+    try {
+      const page = await fetchPage(more.dataset.cursor);
+      for (const entry of page.items) if (!shown(entry.id)) list.append(render(entry));
+      setMore(page.next_cursor);
+    } catch {
+      location.href = more.href;  // fall back to the server-rendered page
+    }
+  });
+
+  counter.addEventListener('click', () => {
+    showPending();
+    el.scrollIntoView({ block: 'start' });
+  });
+
+  for (const link of el.querySelectorAll('.ticker-order a')) {
+    link.addEventListener('click', async (event) => {
+      event.preventDefault();
+      const wanted = link.dataset.order;
+      if (wanted === order) return;
+      order = wanted;
+      for (const a of el.querySelectorAll('.ticker-order a')) {
+        if (a.dataset.order === order) a.setAttribute('aria-current', 'true');
+        else a.removeAttribute('aria-current');
+      }
+      try {
+        await reload();
+      } catch {
+        location.href = link.href;
+      }
+    });
+  }
+
+  window.addEventListener('scroll', () => {
+    if (pending.length && !scrolledAway()) showPending();
+  }, { passive: true });
+
+  function connect() {
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    socket = new WebSocket(`${scheme}//${location.host}/live`);
+    setState('connecting');
+    socket.addEventListener('open', () => {
+      backoff = 1000;
+      socket.send(JSON.stringify({ type: 'subscribe', topic, since: lastSeq }));
+    });
+    socket.addEventListener('message', (event) => {
+      let msg;
+      try {
+        msg = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (msg.topic !== topic) return;
+      if (msg.type === 'subscribed') {
+        subscribedSeq = msg.seq;
+        setState('live');
+      } else if (msg.type === 'resync') {
+        // What was missed is no longer in the server's history (or the
+        // server restarted): take the current first page instead.
+        lastSeq = subscribedSeq;
+        reload().catch(() => setState('offline'));
+      } else if (msg.type === 'event') {
+        if (msg.seq <= lastSeq) return;
+        lastSeq = msg.seq;
+        if (msg.event === 'ticker.entry') added(msg.data);
+        else if (msg.event === 'ticker.entry.updated') updated(msg.data);
+        else if (msg.event === 'ticker.entry.deleted') deleted(msg.data);
+      }
+    });
+    socket.addEventListener('close', () => {
+      setState('offline');
+      // Back off, with jitter, so that thousands of readers do not all come
+      // back in the same second after a restart.
+      const wait = backoff / 2 + Math.random() * backoff;
+      backoff = Math.min(backoff * 2, 30000);
+      setTimeout(connect, wait);
+    });
+  }
+
+  connect();
+}
