@@ -30,6 +30,7 @@
 #include "store/sqlite/sqlite_store.hpp"
 #include "web/account_mail_writer.hpp"
 #include "web/account_pages.hpp"
+#include "web/editor_console.hpp"
 #include "web/i18n.hpp"
 #include "web/page_cache.hpp"
 #include "web/pages.hpp"
@@ -224,6 +225,7 @@ int Application::serve() {
                     cache, p.site, (fs::path(c.data_dir) / "media").string(), *p.tickers,
                     [&hub](std::string_view topic) { return hub.current_seq(topic); },
                     c.site_time_zone});
+  web::EditorConsole editor_console(pages, *p.tickers, *p.editions, *p.i18n, guard);
   web::AccountPages account_pages(pages, *p.accounts, *p.editions, *p.i18n, guard,
                                   session_max_age_s);
   api::ArticlesApi articles_api(*p.articles, *p.tokens);
@@ -291,6 +293,7 @@ int Application::serve() {
   auth_api.register_routes(router);
   tickers_api.register_routes(router);
   account_pages.register_routes(router);
+  editor_console.register_routes(router);
   pages.register_routes(router);
   router.set_not_found([&](net::Request& req) {
     if (req.path.starts_with("/api/")) return api::api_not_found(req);

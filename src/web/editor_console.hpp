@@ -1,0 +1,41 @@
+#pragma once
+// The editors' newsticker console under /admin/tickers/{id}: post, edit,
+// pin and delete entries from the browser, without JavaScript. Editors and
+// admins only; every POST passes the BrowserGuard's checks. (The full
+// editor UI for articles comes later; this is what a breaking-news evening
+// needs.)
+
+#include "domain/editions.hpp"
+#include "domain/ticker_service.hpp"
+#include "net/browser_guard.hpp"
+#include "net/router.hpp"
+#include "web/i18n.hpp"
+#include "web/pages.hpp"
+
+namespace depesche::web {
+
+class EditorConsole {
+ public:
+  EditorConsole(Pages& pages, domain::TickerService& tickers, const domain::Editions& editions,
+                const I18n& i18n, const net::BrowserGuard& guard)
+      : pages_(pages), tickers_(tickers), editions_(editions), i18n_(i18n), guard_(guard) {}
+
+  void register_routes(net::Router& router);
+
+ private:
+  /// The editor looking, or the response to send instead (login redirect, 403).
+  std::optional<net::Response> refuse(const net::Request& req, const Viewer& viewer) const;
+  net::Response show(net::Request& req);
+  net::Response post_entry(net::Request& req);
+  net::Response change_entry(net::Request& req);
+  net::Response render(const net::Request& req, int status, const std::string& ticker,
+                       const Viewer& viewer, std::string notice, std::string error);
+
+  Pages& pages_;
+  domain::TickerService& tickers_;
+  const domain::Editions& editions_;
+  const I18n& i18n_;
+  const net::BrowserGuard& guard_;
+};
+
+}  // namespace depesche::web
