@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "base/log.hpp"
+#include "live/batch_sender.hpp"
 #include "live/websocket_protocol.hpp"
 
 namespace depesche::live {
@@ -151,6 +152,8 @@ class Loop {
   void unsubscribe(Connection& c, const std::string& topic);
   void drop_subscriptions(Connection& c);
   void send(Connection& c, const Buffer& buf);
+  /// Queues what the kernel did not take of `buf` (from `offset`).
+  void queue_rest(Connection& c, const Buffer& buf, std::size_t offset);
   void flush(Connection& c);
   void set_want_write(Connection& c, bool on);
   void close(Connection& c, std::uint16_t code, std::string_view reason);
@@ -168,6 +171,9 @@ class Loop {
   std::unordered_map<int, std::unique_ptr<Connection>> conns_;
   std::unordered_map<std::string, LocalTopic> topics_;
   std::vector<int> doomed_;  // fds to destroy at the end of the current iteration
+  BatchSender sender_;
+  std::vector<Connection*> targets_;      // reused by deliver()
+  std::vector<BatchSender::Item> batch_;  // reused by deliver()
   Clock::time_point last_tick_{};
 };
 
@@ -460,23 +466,38 @@ void Loop::drop_subscriptions(Connection& c) {
 void Loop::deliver(const std::string& topic, std::uint64_t seq, const Buffer& frame) {
   auto it = topics_.find(topic);
   if (it == topics_.end()) return;
-  std::uint64_t delivered = 0;
-  // Index loop: a send may close a slow reader, which removes it from this
-  // very vector (swap-remove), so re-check the position after each send.
-  auto& subs = it->second.subs;
-  for (std::size_t i = 0; i < subs.size();) {
-    Subscriber& s = subs[i];
-    Connection* c = s.conn;
-    if (seq <= s.last_seq) {
-      ++i;
+  // First pick the readers (sending could close one, which changes the
+  // subscriber vector), then write: readers with a backlog get the frame
+  // queued behind it, the rest all at once through the batch sender.
+  targets_.clear();
+  for (auto& s : it->second.subs) {
+    if (seq <= s.last_seq) continue;
+    s.last_seq = seq;
+    targets_.push_back(s.conn);
+  }
+  batch_.clear();
+  for (Connection* c : targets_) {
+    if (c->shut) continue;
+    if (!c->wq.empty()) {
+      send(*c, frame);
       continue;
     }
-    s.last_seq = seq;
-    send(*c, frame);
-    ++delivered;
-    if (i < subs.size() && subs[i].conn == c) ++i;
+    batch_.push_back(BatchSender::Item{c->fd, frame->data(), frame->size(), 0});
   }
-  hub_.deliveries.fetch_add(delivered, std::memory_order_relaxed);
+  sender_.send_all(batch_);
+  std::size_t b = 0;
+  for (Connection* c : targets_) {
+    if (c->shut || b >= batch_.size() || batch_[b].fd != c->fd) continue;
+    ssize_t r = batch_[b++].result;
+    if (r == static_cast<ssize_t>(frame->size())) continue;
+    if (r < 0 && r != -EAGAIN && r != -EWOULDBLOCK && r != -EINTR) {
+      doomed_.push_back(c->fd);
+      c->shut = true;
+      continue;
+    }
+    queue_rest(*c, frame, r > 0 ? static_cast<std::size_t>(r) : 0);
+  }
+  hub_.deliveries.fetch_add(targets_.size(), std::memory_order_relaxed);
 }
 
 void Loop::deliver_presence(const std::string& topic, const Buffer& frame) {
@@ -500,10 +521,7 @@ void Loop::send(Connection& c, const Buffer& buf) {
       c.shut = true;
       return;
     }
-    std::size_t offset = n > 0 ? static_cast<std::size_t>(n) : 0;
-    c.wq.push_back(Chunk{buf, offset});
-    c.queued_bytes += buf->size() - offset;
-    set_want_write(c, true);
+    queue_rest(c, buf, n > 0 ? static_cast<std::size_t>(n) : 0);
     return;
   }
   if (!c.closing && c.queued_bytes + buf->size() > hub_.opts.max_queue_bytes) {
@@ -512,6 +530,12 @@ void Loop::send(Connection& c, const Buffer& buf) {
   }
   c.wq.push_back(Chunk{buf, 0});
   c.queued_bytes += buf->size();
+}
+
+void Loop::queue_rest(Connection& c, const Buffer& buf, std::size_t offset) {
+  c.wq.push_back(Chunk{buf, offset});
+  c.queued_bytes += buf->size() - offset;
+  set_want_write(c, true);
 }
 
 void Loop::flush(Connection& c) {
