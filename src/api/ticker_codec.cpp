@@ -71,9 +71,11 @@ Result<domain::TickerEntryInput> parse_entry_input(std::string_view body) {
            : ik == "caption" ? img.caption
                              : img.credit) = iv.get<std::string>();
         } else if (ik == "width" || ik == "height") {
-          if (!iv.is_number_integer())
-            return fail(ErrorCode::invalid, "image." + ik + " must be an integer", key);
-          (ik == "width" ? img.width : img.height) = iv.get<int>();
+          if (!iv.is_number_integer() || iv.get<std::int64_t>() < 0 ||
+              iv.get<std::int64_t>() > 20000)
+            return fail(ErrorCode::invalid, "image." + ik + " must be an integer from 0 to 20000",
+                        key);
+          (ik == "width" ? img.width : img.height) = static_cast<int>(iv.get<std::int64_t>());
         } else {
           return fail(ErrorCode::invalid, "unknown field 'image." + ik + "'", key);
         }

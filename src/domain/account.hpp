@@ -55,6 +55,10 @@ struct AccountToken {
   std::int64_t account_id = 0;
   TokenPurpose purpose = TokenPurpose::confirm;
   std::string new_email;  // email_change only
+  // confirm only: the password given with the registration that asked for
+  // this link. Confirming sets it, so whoever proves the address also owns
+  // the password, whatever an earlier registrant chose.
+  std::string password_hash;
   Millis created_at = 0;
   Millis expires_at = 0;
   std::optional<Millis> used_at;

@@ -90,13 +90,15 @@ Result<std::string> AccountService::checked_display_name(std::string_view name) 
 }
 
 Result<std::string> AccountService::issue_token(std::int64_t account_id, TokenPurpose purpose,
-                                                Millis ttl, std::string new_email) {
+                                                Millis ttl, std::string new_email,
+                                                std::string password_hash) {
   std::string secret = random_secret();
   AccountToken t;
   t.hash = sha256_hex(secret);
   t.account_id = account_id;
   t.purpose = purpose;
   t.new_email = std::move(new_email);
+  t.password_hash = std::move(password_hash);
   t.created_at = clock_();
   t.expires_at = t.created_at + ttl;
   if (auto r = store_.accounts().insert_token(t); !r) return std::unexpected(r.error());
@@ -158,7 +160,8 @@ void AccountService::create_or_notify(RegisterInput in) {
     a.created_at = clock_();
     auto stored = store_.accounts().insert(a);
     if (stored) {
-      auto token = issue_token(stored->id, TokenPurpose::confirm, settings_.confirm_ttl_ms);
+      auto token = issue_token(stored->id, TokenPurpose::confirm, settings_.confirm_ttl_ms, {},
+                               stored->password_hash);
       if (token) mail(AccountMailKind::confirm, *stored, "/account/confirm?token=" + *token);
       log::info("account registered", {{"account_id", stored->id}});
       return;
@@ -171,14 +174,20 @@ void AccountService::create_or_notify(RegisterInput in) {
     if (!existing) return;
   }
   if (!existing->confirmed()) {
-    auto token = issue_token(existing->id, TokenPurpose::confirm, settings_.confirm_ttl_ms);
+    // Someone registered this address before and never confirmed: this
+    // registration's link carries this registration's password.
+    auto hash = passwords_.hash(in.password);
+    if (!hash) return;
+    auto token = issue_token(existing->id, TokenPurpose::confirm, settings_.confirm_ttl_ms, {},
+                             std::move(*hash));
     if (token) mail(AccountMailKind::confirm, *existing, "/account/confirm?token=" + *token);
   } else {
     mail(AccountMailKind::already_registered, *existing, "/account/login");
   }
 }
 
-Result<Account> AccountService::use_token(std::string_view token, TokenPurpose purpose) {
+Result<AccountService::UsedToken> AccountService::use_token(std::string_view token,
+                                                            TokenPurpose purpose) {
   if (token.empty() || token.size() > 100)
     return fail(ErrorCode::invalid, "this link is not valid", "token");
   auto t = store_.accounts().consume_token(sha256_hex(token), purpose, clock_());
@@ -190,17 +199,30 @@ Result<Account> AccountService::use_token(std::string_view token, TokenPurpose p
   auto account = store_.accounts().by_id(t->account_id);
   if (!account || account->deleted()) return fail(ErrorCode::invalid, "this link is not valid");
   if (purpose == TokenPurpose::email_change) account->email = t->new_email;
-  return account;
+  return UsedToken{std::move(*account), std::move(*t)};
 }
 
 Result<Account> AccountService::confirm(std::string_view token) {
-  auto a = use_token(token, TokenPurpose::confirm);
-  if (!a) return a;
+  auto used = use_token(token, TokenPurpose::confirm);
+  if (!used) return std::unexpected(used.error());
+  Account& a = used->account;
   Millis now = clock_();
-  if (auto r = store_.accounts().set_confirmed(a->id, now); !r) return std::unexpected(r.error());
-  if (!a->confirmed_at) a->confirmed_at = now;
-  log::info("account confirmed", {{"account_id", a->id}});
-  return a;
+  // Whoever follows the link proves the address; sessions opened before by
+  // whoever registered it end, and the password becomes the one given with
+  // the registration that asked for this link (an earlier registrant's
+  // password, chosen without access to the mailbox, no longer works).
+  if (!a.confirmed()) {
+    if (!used->token.password_hash.empty()) {
+      if (auto r = store_.accounts().set_password(a.id, used->token.password_hash); !r)
+        return std::unexpected(r.error());
+    } else if (auto r = store_.accounts().end_sessions(a.id); !r) {
+      return std::unexpected(r.error());
+    }
+  }
+  if (auto r = store_.accounts().set_confirmed(a.id, now); !r) return std::unexpected(r.error());
+  if (!a.confirmed_at) a.confirmed_at = now;
+  log::info("account confirmed", {{"account_id", a.id}});
+  return store_.accounts().by_id(a.id);
 }
 
 Result<void> AccountService::resend_confirmation(std::string_view email_in,
@@ -239,8 +261,12 @@ Result<LoginResult> AccountService::login(std::string_view email_in, std::string
   std::string email = normalise_email(email_in);
   if (email.empty() || email.size() > 254 || password.empty() || password.size() > 1024)
     return std::unexpected(wrong_credentials());
-  Millis wait = std::max(login_by_email_.hit("login:" + email), login_by_client_.hit(client));
-  if (wait != 0) return rate_limited("too many login attempts; try again later", wait);
+  // The client's budget first: attempts it refuses do not count against the
+  // address, so one client cannot lock out an account it does not own.
+  if (Millis wait = login_by_client_.hit(client); wait != 0)
+    return rate_limited("too many login attempts; try again later", wait);
+  if (Millis wait = login_by_email_.hit("login:" + email); wait != 0)
+    return rate_limited("too many login attempts; try again later", wait);
   auto account = store_.accounts().by_email(email);
   if (!account && account.error().code != ErrorCode::not_found)
     return std::unexpected(account.error());
@@ -311,8 +337,9 @@ Result<Account> AccountService::reset_password(std::string_view token,
   if (!peeked->used_at && peeked->expires_at > clock_())
     if (auto ok = passwords_.check(new_password, owner->email, owner->display_name); !ok)
       return std::unexpected(ok.error());
-  auto a = use_token(token, TokenPurpose::reset);
-  if (!a) return a;
+  auto used = use_token(token, TokenPurpose::reset);
+  if (!used) return std::unexpected(used.error());
+  Account* a = &used->account;
   auto hash = passwords_.hash(new_password);
   if (!hash) return std::unexpected(hash.error());
   if (auto r = store_.accounts().set_password(a->id, *hash); !r) return std::unexpected(r.error());
@@ -374,8 +401,9 @@ Result<void> AccountService::request_email_change(std::int64_t account_id,
 }
 
 Result<Account> AccountService::confirm_email_change(std::string_view token) {
-  auto a = use_token(token, TokenPurpose::email_change);
-  if (!a) return a;
+  auto used = use_token(token, TokenPurpose::email_change);
+  if (!used) return std::unexpected(used.error());
+  Account* a = &used->account;
   if (auto r = store_.accounts().set_email(a->id, a->email); !r) {
     if (r.error().code == ErrorCode::conflict)
       return fail(ErrorCode::invalid, "this address has an account by now", "token");

@@ -125,8 +125,12 @@ class AccountService {
   Result<std::string> checked_email(std::string_view email, const char* field) const;
   Result<std::string> checked_display_name(std::string_view name) const;
   Result<std::string> issue_token(std::int64_t account_id, TokenPurpose purpose, Millis ttl,
-                                  std::string new_email = {});
-  Result<Account> use_token(std::string_view token, TokenPurpose purpose);
+                                  std::string new_email = {}, std::string password_hash = {});
+  struct UsedToken {
+    Account account;  // with the token's new e-mail applied for email_change
+    AccountToken token;
+  };
+  Result<UsedToken> use_token(std::string_view token, TokenPurpose purpose);
   Result<LoginResult> open_session(const Account& account, std::string_view user_agent);
   void mail(AccountMailKind kind, const Account& account, std::string link_path,
             std::string to = {}, std::string new_email = {});

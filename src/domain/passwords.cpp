@@ -46,7 +46,15 @@ Result<void> Passwords::check(std::string_view password, std::string_view email,
   std::string lower = lower_ascii(password);
   if (common_.contains(lower))
     return fail(ErrorCode::invalid, "this password is too common; choose another", "password");
-  if (std::all_of(password.begin(), password.end(), [&](char c) { return c == password[0]; }))
+  // One character repeated, counted in characters, not bytes ("ЖЖЖЖ…").
+  std::size_t first = 1;
+  while (first < password.size() && (static_cast<unsigned char>(password[first]) & 0xC0) == 0x80)
+    ++first;
+  std::string_view unit = password.substr(0, first);
+  bool repeated = password.size() % unit.size() == 0;
+  for (std::size_t i = 0; repeated && i < password.size(); i += unit.size())
+    repeated = password.substr(i, unit.size()) == unit;
+  if (repeated)
     return fail(ErrorCode::invalid, "the password must not repeat one character", "password");
   std::string local = lower_ascii(email.substr(0, email.find('@')));
   if (local.size() >= 4 && lower.find(local) != std::string::npos)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace depesche::domain {
 
@@ -19,7 +20,17 @@ double RateLimiter::refilled(const Bucket& b, Millis now) const {
 void RateLimiter::evict(Millis now) {
   // Full buckets carry no information; drop them first.
   std::erase_if(buckets_, [&](const auto& kv) { return refilled(kv.second, now) >= limit_; });
-  if (buckets_.size() >= max_keys_) buckets_.clear();
+  if (buckets_.size() < max_keys_) return;
+  // Still full: forget the half used longest ago, never everything, so that
+  // flooding the table with new keys cannot wipe a recent key's record.
+  std::vector<Millis> times;
+  times.reserve(buckets_.size());
+  for (const auto& [k, b] : buckets_) times.push_back(b.updated);
+  auto mid = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2);
+  std::nth_element(times.begin(), mid, times.end());
+  Millis cutoff = *mid;
+  std::erase_if(buckets_, [&](const auto& kv) { return kv.second.updated < cutoff; });
+  if (buckets_.size() >= max_keys_) buckets_.clear();  // all equally recent
 }
 
 Millis RateLimiter::hit(const std::string& key) {

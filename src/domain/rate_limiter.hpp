@@ -19,7 +19,8 @@ class RateLimiter {
  public:
   using Clock = std::function<Millis()>;
   /// At most `limit` hits per `window_ms` and key; `max_keys` bounds memory
-  /// (idle keys are dropped first, then all, when it is reached).
+  /// (when it is reached, keys with a full budget go first, then the half
+  /// used longest ago).
   RateLimiter(int limit, Millis window_ms, std::size_t max_keys = 100'000,
               Clock clock = now_millis);
 

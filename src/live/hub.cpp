@@ -431,7 +431,10 @@ void Loop::subscribe(Connection& c, const std::string& topic, std::optional<std:
   send(c, text_frame(R"({"type":"subscribed","topic":)" + json_string(topic) + R"(,"seq":)" +
                      std::to_string(current) + "}"));
   if (resync) send(c, text_frame(R"({"type":"resync","topic":)" + json_string(topic) + "}"));
-  for (const auto& buf : replay) send(c, buf);
+  for (const auto& buf : replay) {
+    if (c.closing) break;  // the replay alone outgrew the queue: too slow
+    send(c, buf);
+  }
 }
 
 void Loop::unsubscribe(Connection& c, const std::string& topic) {
@@ -512,7 +515,8 @@ void Loop::deliver_presence(const std::string& topic, const Buffer& frame) {
 }
 
 void Loop::send(Connection& c, const Buffer& buf) {
-  if (c.shut) return;
+  // Once the close frame is queued, nothing may follow it (RFC 6455 5.5.1).
+  if (c.shut || c.closing) return;
   if (c.wq.empty()) {
     ssize_t n = ::send(c.fd, buf->data(), buf->size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n == static_cast<ssize_t>(buf->size())) return;
@@ -610,12 +614,11 @@ void Loop::close(Connection& c, std::uint16_t code, std::string_view reason) {
   if (c.wq_head >= c.wq.size()) {
     std::vector<Chunk>().swap(c.wq);
     c.wq_head = 0;
-    send(c, frame);
-    if (c.wq.empty()) flush(c);  // sent at once: shut the write side now
-  } else {
-    c.wq.push_back(Chunk{frame, 0});
-    c.queued_bytes += frame->size();
+    c.queued_bytes = 0;
   }
+  c.wq.push_back(Chunk{frame, 0});
+  c.queued_bytes += frame->size();
+  flush(c);  // sends what it can now; shuts the write side once all is out
   c.close_deadline = Clock::now() + kCloseGrace;
 }
 

@@ -100,6 +100,8 @@ class AccountRepository {
   virtual Result<domain::Session> session(std::string_view id_hash) = 0;
   virtual Result<void> touch_session(std::string_view id_hash, Millis at) = 0;
   virtual Result<void> delete_session(std::string_view id_hash) = 0;
+  /// Ends every session of the account.
+  virtual Result<void> end_sessions(std::int64_t account_id) = 0;
   virtual Result<std::vector<domain::Session>> sessions_of(std::int64_t account_id) = 0;
 
   virtual Result<void> insert_token(const domain::AccountToken& token) = 0;
@@ -151,7 +153,8 @@ class MailQueueRepository {
                                            std::string_view error) = 0;
   /// Mails in a state, newest first (for `depesche mail list`).
   virtual Result<std::vector<domain::QueuedMail>> in_state(domain::MailState state, int limit) = 0;
-  /// Sets failed mails back to pending, due now (`depesche mail retry`).
+  /// Sets failed mails back to pending, due now, with a fresh count of
+  /// attempts (`depesche mail retry`).
   virtual Result<int> retry_failed(Millis now) = 0;
   virtual Result<std::int64_t> count(domain::MailState state) = 0;
 };

@@ -16,7 +16,10 @@ using net::Request;
 using net::Response;
 
 namespace {
-constexpr const char* kPageCacheControl = "public, max-age=30";
+// Browsers and proxies may keep a page but must ask again before using it
+// (a cheap 304 while nothing changed): a page kept without asking would show
+// a reader who just logged in the logged-out header, and a correction late.
+constexpr const char* kPageCacheControl = "public, no-cache";
 constexpr int kHomeTopStories = 4;
 constexpr int kHomeLatest = 12;
 constexpr int kSectionPageSize = 12;

@@ -73,14 +73,18 @@ function runDemo(bin, env) {
 }
 
 // name: used for the server log file, artifacts/server-<name>.log.
-export async function startServer({ name = 'server' } = {}) {
+// env: extra environment for `depesche demo` and `depesche serve`, e.g.
+// { DEPESCHE_ACCOUNTS_REGISTER_PER_HOUR: '1000' } (config options are
+// DEPESCHE_<SECTION>_<KEY>); DEPESCHE_DATA_DIR and the listen address are
+// always the test's own.
+export async function startServer({ name = 'server', env: extraEnv = {} } = {}) {
   const bin = depescheBin();
   if (!fs.existsSync(bin)) {
     throw new Error(`Depesche binary not found at ${bin} (build it, or set DEPESCHE_BIN)`);
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'depesche-browser-'));
   const removeDataDir = () => fs.rmSync(dataDir, { recursive: true, force: true });
-  const env = { ...process.env, DEPESCHE_DATA_DIR: dataDir };
+  const env = { ...process.env, ...extraEnv, DEPESCHE_DATA_DIR: dataDir };
 
   try {
     await runDemo(bin, env);
@@ -354,4 +358,144 @@ export async function poll(fn, timeoutMs = 10_000, everyMs = 100) {
 export async function settle(page, ms = 2000) {
   await page.waitForLoadState('load');
   await page.waitForLoadState('networkidle', { timeout: ms }).catch(() => {});
+}
+
+// --- mail outbox -------------------------------------------------------------
+//
+// Without mail.smtp_url the server writes each mail as one RFC 5322 file into
+// the maildir <data dir>/outbox/new/ (written to tmp/, then renamed, so a file
+// in new/ is always complete).
+
+export function outboxDir(dataDir) {
+  return path.join(dataDir, 'outbox', 'new');
+}
+
+// Quoted-printable (RFC 2045) to a UTF-8 string: soft line breaks ("=" at the
+// end of a line) are removed, "=XX" become bytes, and the bytes are decoded
+// as UTF-8 (so multi-byte characters split over several "=XX" come out whole).
+export function decodeQuotedPrintable(text) {
+  const joined = text.replace(/=\r?\n/g, '');
+  const bytes = [];
+  for (let i = 0; i < joined.length; i += 1) {
+    const c = joined[i];
+    if (c === '=' && /^[0-9A-Fa-f]{2}$/.test(joined.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(joined.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(c, 'utf8'));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+// RFC 2047 encoded-words ("=?UTF-8?B?...?=" and "=?UTF-8?Q?...?=") in an
+// unfolded header value; whitespace between two adjacent encoded-words is
+// dropped, as the RFC says.
+export function decodeHeaderValue(value) {
+  const word = /=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g;
+  const joined = value.replace(/(\?=)\s+(?==\?)/g, '$1');
+  return joined.replace(word, (_, charset, enc, data) => {
+    const buf = enc.toUpperCase() === 'B'
+      ? Buffer.from(data, 'base64')
+      : Buffer.from(decodeQuotedPrintable(data.replace(/_/g, ' ')), 'utf8');
+    return new TextDecoder(charset.toLowerCase()).decode(buf);
+  });
+}
+
+function splitHead(raw) {
+  const m = /\r?\n\r?\n/.exec(raw);
+  if (!m) return { head: raw, body: '' };
+  return { head: raw.slice(0, m.index), body: raw.slice(m.index + m[0].length) };
+}
+
+// Header names in lower case -> array of unfolded, decoded values.
+function parseHeaders(head) {
+  const headers = {};
+  for (const line of head.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    (headers[name] ||= []).push(decodeHeaderValue(line.slice(colon + 1).trim()));
+  }
+  return headers;
+}
+
+// A part's body, decoded, with line breaks as "\n".
+function decodePart(headers, body) {
+  const cte = ((headers['content-transfer-encoding'] || [''])[0]).toLowerCase();
+  let out = body;
+  if (cte === 'quoted-printable') out = decodeQuotedPrintable(body);
+  else if (cte === 'base64') out = Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  return out.replace(/\r\n/g, '\n');
+}
+
+// Parses one mail file of the outbox:
+//   { file, raw, headers, subject, from, to, text, html }
+// headers: lower-case name -> [decoded value]; to/from: the bare address
+// (from "Name <addr>" or "addr"); text/html: the decoded text/plain and
+// text/html parts (null when absent), with "\n" line breaks.
+export function readMail(file) {
+  const raw = fs.readFileSync(file, 'utf8');
+  const { head, body } = splitHead(raw);
+  const headers = parseHeaders(head);
+  const first = (n) => (headers[n] ? headers[n][0] : null);
+  const address = (v) => {
+    if (v == null) return null;
+    const m = /<([^>]*)>\s*$/.exec(v);
+    return (m ? m[1] : v).trim();
+  };
+  const mail = {
+    file, raw, headers,
+    subject: first('subject'),
+    from: address(first('from')),
+    to: address(first('to')),
+    text: null,
+    html: null,
+  };
+  const type = first('content-type') || 'text/plain';
+  const parts = [];
+  const b = /boundary="?([^";]+)"?/i.exec(type);
+  if (/^multipart\//i.test(type) && b) {
+    const delim = `--${b[1]}`;
+    for (const chunk of body.split(delim).slice(1)) {
+      if (chunk.startsWith('--')) break; // the close delimiter
+      const part = splitHead(chunk.replace(/^[ \t]*\r?\n/, ''));
+      // The CRLF before a delimiter belongs to the delimiter.
+      parts.push({ headers: parseHeaders(part.head), body: part.body.replace(/\r?\n$/, '') });
+    }
+  } else {
+    parts.push({ headers, body });
+  }
+  for (const p of parts) {
+    const ct = ((p.headers['content-type'] || ['text/plain'])[0]).toLowerCase();
+    if (ct.startsWith('text/plain') && mail.text == null) mail.text = decodePart(p.headers, p.body);
+    if (ct.startsWith('text/html') && mail.html == null) mail.html = decodePart(p.headers, p.body);
+  }
+  return mail;
+}
+
+// All mails in the outbox, oldest first (by file modification time, then name).
+export function listMails(dataDir) {
+  const dir = outboxDir(dataDir);
+  let names;
+  try { names = fs.readdirSync(dir); } catch { return []; }
+  return names
+    .filter((n) => !n.startsWith('.'))
+    .map((n) => {
+      const file = path.join(dir, n);
+      return { file, mtime: fs.statSync(file).mtimeMs };
+    })
+    .sort((a, b) => a.mtime - b.mtime || (a.file < b.file ? -1 : 1))
+    .map((f) => readMail(f.file));
+}
+
+// Waits (polling, up to timeoutMs) for a mail to `to` (compared case-
+// insensitively) that also satisfies `match`, and returns the newest such
+// mail. Throws with the outbox's contents when none comes in time.
+export async function waitForMail(dataDir, { to, match = () => true, timeoutMs = 15_000 } = {}) {
+  const want = (m) => (!to || (m.to || '').toLowerCase() === to.toLowerCase()) && match(m);
+  const found = await poll(() => listMails(dataDir).filter(want).pop(), timeoutMs, 100);
+  if (found) return found;
+  const seen = listMails(dataDir).map((m) => `  to ${m.to}: ${m.subject}`).join('\n') || '  (none)';
+  throw new Error(`no mail${to ? ` to ${to}` : ''} in ${outboxDir(dataDir)} within ${timeoutMs} ms; there are:\n${seen}`);
 }

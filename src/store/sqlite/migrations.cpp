@@ -161,6 +161,10 @@ CREATE TABLE ticker_entries (
 CREATE INDEX ticker_entries_by_time ON ticker_entries (ticker, created_at, id);
 CREATE INDEX ticker_entries_pinned ON ticker_entries (ticker, created_at) WHERE pinned = 1;
 )sql",
+    // 4: a confirmation link carries the password of the registration that asked for it.
+    R"sql(
+ALTER TABLE account_tokens ADD COLUMN password_hash TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 }  // namespace

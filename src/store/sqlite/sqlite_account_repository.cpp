@@ -45,6 +45,7 @@ AccountToken read_token(const Statement& st, TokenPurpose purpose) {
   t.created_at = st.int64(4);
   t.expires_at = st.int64(5);
   t.used_at = st.opt_int64(6);
+  t.password_hash = st.text(7);
   return t;
 }
 
@@ -145,6 +146,13 @@ Result<void> SqliteAccountRepository::set_password(std::int64_t id,
   if (!del) return std::unexpected(del.error());
   del->bind(1, id);
   if (auto r = del->run(); !r) return r;
+  // Reset links mailed before the new password are of no further use.
+  auto retire = db->prepare(
+      "UPDATE account_tokens SET used_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000 WHERE "
+      "account_id = ? AND purpose = 'reset' AND used_at IS NULL");
+  if (!retire) return std::unexpected(retire.error());
+  retire->bind(1, id);
+  if (auto r = retire->run(); !r) return r;
   return tx.commit();
 }
 
@@ -239,6 +247,14 @@ Result<void> SqliteAccountRepository::delete_session(std::string_view id_hash) {
   return st->run();
 }
 
+Result<void> SqliteAccountRepository::end_sessions(std::int64_t account_id) {
+  auto db = pool_.writer();
+  auto st = db->prepare("DELETE FROM sessions WHERE account_id = ?");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, account_id);
+  return st->run();
+}
+
 Result<std::vector<Session>> SqliteAccountRepository::sessions_of(std::int64_t account_id) {
   auto db = pool_.reader();
   auto st = db->prepare(
@@ -259,15 +275,16 @@ Result<std::vector<Session>> SqliteAccountRepository::sessions_of(std::int64_t a
 Result<void> SqliteAccountRepository::insert_token(const AccountToken& t) {
   auto db = pool_.writer();
   auto st = db->prepare(
-      "INSERT INTO account_tokens (hash, account_id, purpose, new_email, created_at, expires_at) "
-      "VALUES (?, ?, ?, ?, ?, ?)");
+      "INSERT INTO account_tokens (hash, account_id, purpose, new_email, created_at, expires_at, "
+      "password_hash) VALUES (?, ?, ?, ?, ?, ?, ?)");
   if (!st) return std::unexpected(st.error());
   st->bind(1, t.hash)
       .bind(2, t.account_id)
       .bind(3, to_string(t.purpose))
       .bind(4, t.new_email)
       .bind(5, t.created_at)
-      .bind(6, t.expires_at);
+      .bind(6, t.expires_at)
+      .bind(7, t.password_hash);
   return st->run();
 }
 
@@ -275,7 +292,8 @@ Result<AccountToken> SqliteAccountRepository::peek_token(std::string_view hash,
                                                          TokenPurpose purpose) {
   auto db = pool_.reader();
   auto st = db->prepare(
-      "SELECT hash, account_id, purpose, new_email, created_at, expires_at, used_at FROM "
+      "SELECT hash, account_id, purpose, new_email, created_at, expires_at, used_at, "
+      "password_hash FROM "
       "account_tokens WHERE hash = ? AND purpose = ?");
   if (!st) return std::unexpected(st.error());
   st->bind(1, hash).bind(2, to_string(purpose));
@@ -291,7 +309,8 @@ Result<AccountToken> SqliteAccountRepository::consume_token(std::string_view has
   Transaction tx(*db);
   if (auto r = tx.begin(); !r) return std::unexpected(r.error());
   auto st = db->prepare(
-      "SELECT hash, account_id, purpose, new_email, created_at, expires_at, used_at FROM "
+      "SELECT hash, account_id, purpose, new_email, created_at, expires_at, used_at, "
+      "password_hash FROM "
       "account_tokens WHERE hash = ? AND purpose = ?");
   if (!st) return std::unexpected(st.error());
   st->bind(1, hash).bind(2, to_string(purpose));

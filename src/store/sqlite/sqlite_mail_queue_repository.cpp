@@ -117,7 +117,8 @@ Result<std::vector<QueuedMail>> SqliteMailQueueRepository::in_state(MailState st
 Result<int> SqliteMailQueueRepository::retry_failed(Millis now) {
   auto db = pool_.writer();
   auto st = db->prepare(
-      "UPDATE mail_queue SET state = 'pending', next_attempt_at = ? WHERE state = 'failed'");
+      "UPDATE mail_queue SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE state = "
+      "'failed'");
   if (!st) return std::unexpected(st.error());
   st->bind(1, now);
   if (auto r = st->run(); !r) return std::unexpected(r.error());

@@ -58,6 +58,7 @@ class SqliteAccountRepository final : public AccountRepository {
   Result<domain::Session> session(std::string_view id_hash) override;
   Result<void> touch_session(std::string_view id_hash, Millis at) override;
   Result<void> delete_session(std::string_view id_hash) override;
+  Result<void> end_sessions(std::int64_t account_id) override;
   Result<std::vector<domain::Session>> sessions_of(std::int64_t account_id) override;
   Result<void> insert_token(const domain::AccountToken& token) override;
   Result<domain::AccountToken> peek_token(std::string_view hash,
