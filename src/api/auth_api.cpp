@@ -60,6 +60,12 @@ Response accepted() {
   return json_response(202, R"({"status":"accepted"})");
 }
 
+// A refused precondition: 415 for a body that is not JSON, else the error.
+Response refused(const Error& e) {
+  if (e.field == "content-type") return error_response(415, "unsupported_media_type", e.message);
+  return error_response(e);
+}
+
 Response forbidden_cross_site() {
   return error_response(403, "forbidden",
                         "cross-site request refused: missing or wrong CSRF token");
@@ -105,10 +111,7 @@ Result<domain::Authenticated> AuthApi::session_for_change(const Request& req) {
 }
 
 Response AuthApi::register_account(Request& req) {
-  if (auto ok = check_anonymous_post(req); !ok)
-    return ok.error().field == "content-type"
-               ? error_response(415, "unsupported_media_type", ok.error().message)
-               : error_response(ok.error());
+  if (auto ok = check_anonymous_post(req); !ok) return refused(ok.error());
   auto f = string_fields(req, {"email", "password", "display_name", "edition"});
   if (!f) return error_response(f.error());
   auto r = accounts_.register_account(
@@ -118,7 +121,7 @@ Response AuthApi::register_account(Request& req) {
 }
 
 Response AuthApi::confirm(Request& req) {
-  if (auto ok = check_anonymous_post(req); !ok) return error_response(ok.error());
+  if (auto ok = check_anonymous_post(req); !ok) return refused(ok.error());
   auto f = string_fields(req, {"token"});
   if (!f) return error_response(f.error());
   auto a = accounts_.confirm((*f)["token"]);
@@ -127,7 +130,7 @@ Response AuthApi::confirm(Request& req) {
 }
 
 Response AuthApi::resend(Request& req) {
-  if (auto ok = check_anonymous_post(req); !ok) return error_response(ok.error());
+  if (auto ok = check_anonymous_post(req); !ok) return refused(ok.error());
   auto f = string_fields(req, {"email"});
   if (!f) return error_response(f.error());
   if (auto r = accounts_.resend_confirmation((*f)["email"], req.remote_address); !r)
@@ -136,7 +139,7 @@ Response AuthApi::resend(Request& req) {
 }
 
 Response AuthApi::login(Request& req) {
-  if (auto ok = check_anonymous_post(req); !ok) return error_response(ok.error());
+  if (auto ok = check_anonymous_post(req); !ok) return refused(ok.error());
   auto f = string_fields(req, {"email", "password"});
   if (!f) return error_response(f.error());
   auto result = accounts_.login((*f)["email"], (*f)["password"], req.remote_address,
@@ -166,7 +169,7 @@ Response AuthApi::csrf(Request& req) {
 }
 
 Response AuthApi::reset_request(Request& req) {
-  if (auto ok = check_anonymous_post(req); !ok) return error_response(ok.error());
+  if (auto ok = check_anonymous_post(req); !ok) return refused(ok.error());
   auto f = string_fields(req, {"email"});
   if (!f) return error_response(f.error());
   if (auto r = accounts_.request_reset((*f)["email"], req.remote_address); !r)
@@ -175,7 +178,7 @@ Response AuthApi::reset_request(Request& req) {
 }
 
 Response AuthApi::reset(Request& req) {
-  if (auto ok = check_anonymous_post(req); !ok) return error_response(ok.error());
+  if (auto ok = check_anonymous_post(req); !ok) return refused(ok.error());
   auto f = string_fields(req, {"token", "password"});
   if (!f) return error_response(f.error());
   auto a = accounts_.reset_password((*f)["token"], (*f)["password"]);
@@ -184,7 +187,7 @@ Response AuthApi::reset(Request& req) {
 }
 
 Response AuthApi::confirm_email(Request& req) {
-  if (auto ok = check_anonymous_post(req); !ok) return error_response(ok.error());
+  if (auto ok = check_anonymous_post(req); !ok) return refused(ok.error());
   auto f = string_fields(req, {"token"});
   if (!f) return error_response(f.error());
   auto a = accounts_.confirm_email_change((*f)["token"]);
@@ -203,6 +206,8 @@ Response AuthApi::me(Request& req) {
 Response AuthApi::update_me(Request& req) {
   auto auth = session_for_change(req);
   if (!auth) return error_response(auth.error());
+  if (!is_json(req))
+    return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
   auto f = string_fields(req, {}, {"display_name", "edition"});
   if (!f) return error_response(f.error());
   const auto& a = auth->account;
@@ -216,6 +221,8 @@ Response AuthApi::update_me(Request& req) {
 Response AuthApi::change_password(Request& req) {
   auto auth = session_for_change(req);
   if (!auth) return error_response(auth.error());
+  if (!is_json(req))
+    return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
   auto f = string_fields(req, {"current_password", "new_password"});
   if (!f) return error_response(f.error());
   auto result = accounts_.change_password(auth->account.id, (*f)["current_password"],
@@ -229,6 +236,8 @@ Response AuthApi::change_password(Request& req) {
 Response AuthApi::change_email(Request& req) {
   auto auth = session_for_change(req);
   if (!auth) return error_response(auth.error());
+  if (!is_json(req))
+    return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
   auto f = string_fields(req, {"email", "password"});
   if (!f) return error_response(f.error());
   if (auto r = accounts_.request_email_change(auth->account.id, (*f)["password"], (*f)["email"]);
@@ -240,6 +249,8 @@ Response AuthApi::change_email(Request& req) {
 Response AuthApi::delete_me(Request& req) {
   auto auth = session_for_change(req);
   if (!auth) return error_response(auth.error());
+  if (!is_json(req))
+    return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
   auto f = string_fields(req, {"password"});
   if (!f) return error_response(f.error());
   if (auto r = accounts_.delete_account(auth->account.id, (*f)["password"]); !r)

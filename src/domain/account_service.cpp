@@ -178,6 +178,9 @@ void AccountService::create_or_notify(RegisterInput in) {
     // registration's link carries this registration's password.
     auto hash = passwords_.hash(in.password);
     if (!hash) return;
+    // Only the newest registration's link works: an older one would set
+    // the password someone else chose.
+    (void)store_.accounts().retire_tokens(existing->id, TokenPurpose::confirm, clock_());
     auto token = issue_token(existing->id, TokenPurpose::confirm, settings_.confirm_ttl_ms, {},
                              std::move(*hash));
     if (token) mail(AccountMailKind::confirm, *existing, "/account/confirm?token=" + *token);

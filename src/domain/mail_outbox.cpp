@@ -57,7 +57,11 @@ int MailOutbox::deliver_due() {
     bool permanent = sent.error().code == ErrorCode::invalid;
     bool last = permanent || attempts >= settings_.max_attempts;
     std::optional<Millis> next;
-    if (!last) next = clock_() + backoff(attempts);
+    if (!last) {
+      next = clock_() + backoff(attempts);
+      std::lock_guard lock(mutex_);
+      if (next_retry_ == 0 || *next < next_retry_) next_retry_ = *next;
+    }
     (void)store_.mail_queue().mark_attempt_failed(q.id, attempts, next, sent.error().message);
     if (last)
       log::error("mail failed for good; kept in the outbox", {{"id", q.id},
@@ -100,7 +104,13 @@ void MailOutbox::run() {
       if (stopping_) return;
     }
     std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, std::chrono::milliseconds(settings_.poll_ms),
+    // Sleep until the next retry is due (or the poll, which also catches
+    // mails queued by other processes such as `depesche mail retry`).
+    Millis wait = settings_.poll_ms;
+    Millis now = clock_();
+    if (next_retry_ != 0 && next_retry_ <= now) next_retry_ = 0;  // was due: tried above
+    if (next_retry_ != 0) wait = std::clamp<Millis>(next_retry_ - now, 1, settings_.poll_ms);
+    wake_.wait_for(lock, std::chrono::milliseconds(wait),
                    [&] { return stopping_ || pending_wake_; });
     if (stopping_) return;
     pending_wake_ = false;

@@ -59,6 +59,7 @@ class MailOutbox {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool pending_wake_ = false;
+  Millis next_retry_ = 0;  // earliest retry scheduled by deliver_due(); 0: none
   bool stopping_ = false;
   std::thread thread_;
 };

@@ -89,8 +89,9 @@ class AccountRepository {
   virtual Result<void> set_password(std::int64_t id, std::string_view password_hash) = 0;
   /// conflict when another account has the address.
   virtual Result<void> set_email(std::int64_t id, std::string_view email) = 0;
-  /// Scrubs e-mail, name and password, ends sessions, drops tokens; the row
-  /// stays so that later content can show "deleted user".
+  /// Scrubs e-mail, name and password, ends sessions, drops tokens and the
+  /// mails to the address; the row stays so that later content can show
+  /// "deleted user".
   virtual Result<void> mark_deleted(std::int64_t id, Millis at) = 0;
   /// Accounts page by page, newest first, for admins.
   virtual Result<std::vector<domain::Account>> list(std::int64_t after_id, int limit) = 0;
@@ -105,6 +106,9 @@ class AccountRepository {
   virtual Result<std::vector<domain::Session>> sessions_of(std::int64_t account_id) = 0;
 
   virtual Result<void> insert_token(const domain::AccountToken& token) = 0;
+  /// Marks every unused token of `purpose` for the account as used.
+  virtual Result<void> retire_tokens(std::int64_t account_id, domain::TokenPurpose purpose,
+                                     Millis at) = 0;
   /// The token whatever its state (used, expired), without changing it;
   /// not_found when unknown or of another purpose.
   virtual Result<domain::AccountToken> peek_token(std::string_view hash,
@@ -146,6 +150,8 @@ class MailQueueRepository {
   virtual Result<domain::QueuedMail> enqueue(const domain::QueuedMail& mail) = 0;
   /// Pending mails due at `now`, oldest first.
   virtual Result<std::vector<domain::QueuedMail>> due(Millis now, int limit) = 0;
+  /// Marks the mail sent and drops its bodies: they may hold single-use
+  /// links, which the store otherwise keeps only as hashes.
   virtual Result<void> mark_sent(std::int64_t id, Millis at) = 0;
   /// Records a failed attempt; `next_attempt_at` empty marks it failed for good.
   virtual Result<void> mark_attempt_failed(std::int64_t id, int attempts,

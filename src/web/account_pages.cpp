@@ -1,5 +1,6 @@
 #include "web/account_pages.hpp"
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -40,9 +41,19 @@ Response see_other(std::string location) {
 // Only paths on this site: "/x", never "//host" or "/\host", which browsers
 // read as another host.
 bool is_local_path(std::string_view p) {
-  return p.size() >= 1 && p.size() <= 2000 && p[0] == '/' &&
-         (p.size() == 1 || (p[1] != '/' && p[1] != '\\')) &&
-         p.find_first_of("\r\n") == std::string_view::npos;
+  if (p.empty() || p.size() > 2000 || p[0] != '/') return false;
+  // URL parsers drop tabs and line breaks and read '\\' as '/', so "/\t/evil"
+  // and "/\\evil" mean "//evil": refuse control characters and backslashes.
+  for (char c : p)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '\\') return false;
+  return p.size() == 1 || p[1] != '/';
+}
+
+// A 429 says when to come back, like the API's.
+Response& with_retry_after(Response& r, const Error& e) {
+  if (e.code == ErrorCode::rate_limited)
+    r.header("Retry-After", std::to_string(std::max(1LL, (e.retry_after_ms + 999) / 1000)));
+  return r;
 }
 
 json settings_model(const domain::Account& a, const Catalog& cat,
@@ -160,7 +171,9 @@ Response AccountPages::register_submit(Request& req) {
                  {"display_name", field(f, "display_name")},
                  {"errors", json::array({error_text(r.error(), cat)})}};
     int status = r.error().code == ErrorCode::rate_limited ? 429 : 400;
-    return show(req, status, ed, cat.text("register_title"), "account_register", page, viewer);
+    Response res =
+        show(req, status, ed, cat.text("register_title"), "account_register", page, viewer);
+    return with_retry_after(res, r.error());
   }
   // The address as the reader typed it (trimmed), never empty here: the
   // service refused empty addresses above.
@@ -215,8 +228,9 @@ Response AccountPages::resend_submit(Request& req) {
                  {"submit", cat.text("resend_submit")},
                  {"email", email},
                  {"errors", json::array({error_text(r.error(), cat)})}};
-    return show(req, r.error().code == ErrorCode::rate_limited ? 429 : 400, ed,
-                cat.text("resend_title"), "account_email_form", page, viewer);
+    Response res = show(req, r.error().code == ErrorCode::rate_limited ? 429 : 400, ed,
+                        cat.text("resend_title"), "account_email_form", page, viewer);
+    return with_retry_after(res, r.error());
   }
   std::string shown = domain::AccountService::normalise_email(email);
   return message(req, 200, ed, "resend_title",
@@ -252,9 +266,7 @@ Response AccountPages::login_submit(Request& req) {
                  {"errors", json::array({error_text(result.error(), cat)})}};
     Response r = show(req, result.error().code == ErrorCode::rate_limited ? 429 : 401, ed,
                       cat.text("login_title"), "account_login", page, viewer);
-    if (result.error().code == ErrorCode::rate_limited)
-      r.header("Retry-After", std::to_string(std::max(1LL, result.error().retry_after_ms / 1000)));
-    return r;
+    return with_retry_after(r, result.error());
   }
   // A new session id at every login, so a planted cookie never becomes one.
   Response r = see_other(next);
@@ -304,8 +316,9 @@ Response AccountPages::reset_request_submit(Request& req) {
                  {"submit", cat.text("reset_request_submit")},
                  {"email", email},
                  {"errors", json::array({error_text(r.error(), cat)})}};
-    return show(req, r.error().code == ErrorCode::rate_limited ? 429 : 400, ed,
-                cat.text("reset_request_title"), "account_email_form", page, viewer);
+    Response res = show(req, r.error().code == ErrorCode::rate_limited ? 429 : 400, ed,
+                        cat.text("reset_request_title"), "account_email_form", page, viewer);
+    return with_retry_after(res, r.error());
   }
   std::string shown = domain::AccountService::normalise_email(email);
   return message(req, 200, ed, "reset_request_title",
@@ -387,8 +400,9 @@ Response AccountPages::settings_submit(Request& req) {
   auto failed = [&](const Error& e) {
     json page = settings_model(a, cat, editions_);
     page["errors"] = json::array({error_text(e, cat)});
-    return show(req, e.code == ErrorCode::rate_limited ? 429 : 400, ed, cat.text("settings_title"),
-                "account_settings", page, viewer);
+    Response res = show(req, e.code == ErrorCode::rate_limited ? 429 : 400, ed,
+                        cat.text("settings_title"), "account_settings", page, viewer);
+    return with_retry_after(res, e);
   };
   if (action == "profile") {
     auto r = accounts_.update_profile(a.id, field(f, "display_name"), field(f, "edition"));

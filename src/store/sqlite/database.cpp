@@ -54,7 +54,8 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, bool r
   // commit survives power loss, not only kill -9.
   const char* pragmas =
       read_only ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON;"
-                : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
+                : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+                  "PRAGMA secure_delete=ON;";
   if (auto r = d->exec(pragmas); !r) return std::unexpected(r.error());
   return d;
 }

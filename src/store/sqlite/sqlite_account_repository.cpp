@@ -173,6 +173,12 @@ Result<void> SqliteAccountRepository::mark_deleted(std::int64_t id, Millis at) {
   auto db = pool_.writer();
   Transaction tx(*db);
   if (auto r = tx.begin(); !r) return r;
+  // Mails to the address hold the address, the name and maybe links.
+  auto mails = db->prepare(
+      "DELETE FROM mail_queue WHERE mail_to = (SELECT email FROM accounts WHERE id = ?)");
+  if (!mails) return std::unexpected(mails.error());
+  mails->bind(1, id);
+  if (auto r = mails->run(); !r) return r;
   auto st = db->prepare(
       "UPDATE accounts SET email = NULL, display_name = '', password_hash = '', deleted_at = ? "
       "WHERE id = ? AND deleted_at IS NULL");
@@ -285,6 +291,17 @@ Result<void> SqliteAccountRepository::insert_token(const AccountToken& t) {
       .bind(5, t.created_at)
       .bind(6, t.expires_at)
       .bind(7, t.password_hash);
+  return st->run();
+}
+
+Result<void> SqliteAccountRepository::retire_tokens(std::int64_t account_id, TokenPurpose purpose,
+                                                    Millis at) {
+  auto db = pool_.writer();
+  auto st = db->prepare(
+      "UPDATE account_tokens SET used_at = ? WHERE account_id = ? AND purpose = ? AND used_at IS "
+      "NULL");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, at).bind(2, account_id).bind(3, to_string(purpose));
   return st->run();
 }
 

@@ -84,10 +84,16 @@ Result<std::vector<QueuedMail>> SqliteMailQueueRepository::due(Millis now, int l
 Result<void> SqliteMailQueueRepository::mark_sent(std::int64_t id, Millis at) {
   auto db = pool_.writer();
   auto st = db->prepare(
-      "UPDATE mail_queue SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?");
+      "UPDATE mail_queue SET state = 'sent', sent_at = ?, attempts = attempts + 1, body_text = '', "
+      "body_html = '' WHERE id = ?");
   if (!st) return std::unexpected(st.error());
   st->bind(1, at).bind(2, id);
-  return st->run();
+  if (auto r = st->run(); !r) return r;
+  // secure_delete has zeroed the old bodies in the database pages; the WAL
+  // still holds copies until a checkpoint, so move them out now. A busy
+  // reader can keep part of it for a moment; the next checkpoint finishes.
+  (void)db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  return {};
 }
 
 Result<void> SqliteMailQueueRepository::mark_attempt_failed(std::int64_t id, int attempts,
