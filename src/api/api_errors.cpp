@@ -1,6 +1,7 @@
 #include "api/api_errors.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 namespace depesche::api {
@@ -17,6 +18,21 @@ int status_for(ErrorCode code) {
     case ErrorCode::internal: return 500;
   }
   return 500;
+}
+
+std::optional<std::int64_t> parse_id(std::string_view s) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+bool is_json(const net::Request& req) {
+  return req.header("content-type").starts_with("application/json");
+}
+
+net::Response unsupported_media_type() {
+  return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
 }
 
 net::Response json_response(int status, std::string body) {

@@ -14,22 +14,6 @@ using net::Request;
 using net::Response;
 using nlohmann::json;
 
-namespace {
-
-std::optional<std::int64_t> parse_id(std::string_view s) {
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v <= 0) return std::nullopt;
-  return v;
-}
-
-bool is_json(const Request& req) {
-  auto ct = req.header("content-type");
-  return ct.starts_with("application/json");
-}
-
-}  // namespace
-
 Response api_not_found(const Request&) {
   return error_response(404, "not_found", "no such API endpoint");
 }
@@ -134,8 +118,7 @@ Response ArticlesApi::get(Request& req) {
 
 Response ArticlesApi::create(Request& req) {
   if (auto ok = require_editor(req); !ok) return error_response(ok.error());
-  if (!is_json(req))
-    return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
+  if (!is_json(req)) return unsupported_media_type();
   std::optional<int> version;
   auto input = parse_article_input(req.body, true, version);
   if (!input) return error_response(input.error());
@@ -151,8 +134,7 @@ Response ArticlesApi::patch(Request& req) {
   if (auto ok = require_editor(req); !ok) return error_response(ok.error());
   auto id = parse_id(req.param("id"));
   if (!id) return error_response(404, "not_found", "no such article");
-  if (!is_json(req))
-    return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
+  if (!is_json(req)) return unsupported_media_type();
   std::optional<int> version;
   auto input = parse_article_input(req.body, false, version);
   if (!input) return error_response(input.error());
@@ -192,8 +174,7 @@ Response ArticlesApi::sections(Request& req) {
 
 Response ArticlesApi::create_section(Request& req) {
   if (auto ok = require_editor(req); !ok) return error_response(ok.error());
-  if (!is_json(req))
-    return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
+  if (!is_json(req)) return unsupported_media_type();
   json j = json::parse(req.body, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return error_response(400, "invalid", "the body must be a JSON object");

@@ -51,10 +51,6 @@ Result<std::map<std::string, std::string>> string_fields(
   return out;
 }
 
-bool is_json(const Request& req) {
-  return req.header("content-type").starts_with("application/json");
-}
-
 Response accepted() {
   // The same answer whatever happens next, so it tells nothing about the address.
   return json_response(202, R"({"status":"accepted"})");
@@ -206,8 +202,7 @@ Response AuthApi::me(Request& req) {
 Response AuthApi::update_me(Request& req) {
   auto auth = session_for_change(req);
   if (!auth) return error_response(auth.error());
-  if (!is_json(req))
-    return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
+  if (!is_json(req)) return unsupported_media_type();
   auto f = string_fields(req, {}, {"display_name", "edition"});
   if (!f) return error_response(f.error());
   const auto& a = auth->account;
@@ -221,8 +216,7 @@ Response AuthApi::update_me(Request& req) {
 Response AuthApi::change_password(Request& req) {
   auto auth = session_for_change(req);
   if (!auth) return error_response(auth.error());
-  if (!is_json(req))
-    return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
+  if (!is_json(req)) return unsupported_media_type();
   auto f = string_fields(req, {"current_password", "new_password"});
   if (!f) return error_response(f.error());
   auto result = accounts_.change_password(auth->account.id, (*f)["current_password"],
@@ -236,8 +230,7 @@ Response AuthApi::change_password(Request& req) {
 Response AuthApi::change_email(Request& req) {
   auto auth = session_for_change(req);
   if (!auth) return error_response(auth.error());
-  if (!is_json(req))
-    return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
+  if (!is_json(req)) return unsupported_media_type();
   auto f = string_fields(req, {"email", "password"});
   if (!f) return error_response(f.error());
   if (auto r = accounts_.request_email_change(auth->account.id, (*f)["password"], (*f)["email"]);
@@ -249,8 +242,7 @@ Response AuthApi::change_email(Request& req) {
 Response AuthApi::delete_me(Request& req) {
   auto auth = session_for_change(req);
   if (!auth) return error_response(auth.error());
-  if (!is_json(req))
-    return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
+  if (!is_json(req)) return unsupported_media_type();
   auto f = string_fields(req, {"password"});
   if (!f) return error_response(f.error());
   if (auto r = accounts_.delete_account(auth->account.id, (*f)["password"]); !r)
@@ -301,8 +293,7 @@ Response AuthApi::set_role(Request& req) {
     if (!auth) return error_response(auth.error());
     actor = auth->account;
   }
-  if (!is_json(req))
-    return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
+  if (!is_json(req)) return unsupported_media_type();
   auto f = string_fields(req, {"role"});
   if (!f) return error_response(f.error());
   auto role = domain::parse_role((*f)["role"]);

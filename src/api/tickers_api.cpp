@@ -17,21 +17,6 @@ namespace {
 
 constexpr int kMaxLimit = 100;
 
-std::optional<std::int64_t> parse_positive(std::string_view s) {
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v <= 0) return std::nullopt;
-  return v;
-}
-
-bool is_json(const Request& req) {
-  return req.header("content-type").starts_with("application/json");
-}
-
-Response unsupported_media() {
-  return error_response(415, "unsupported_media_type", "send Content-Type: application/json");
-}
-
 }  // namespace
 
 void TickersApi::register_routes(net::Router& router) {
@@ -63,7 +48,7 @@ Response TickersApi::list_tickers(Request& req) {
 Response TickersApi::create_live_blog(Request& req) {
   auto caller = callers_.require(req, domain::Role::editor, true);
   if (!caller) return error_response(caller.error());
-  if (!is_json(req)) return unsupported_media();
+  if (!is_json(req)) return unsupported_media_type();
   json j = json::parse(req.body, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return error_response(400, "invalid", "the body must be a JSON object");
@@ -100,7 +85,7 @@ Response TickersApi::list_entries(Request& req) {
     if (!q.after) return error_response(400, "invalid", "malformed cursor", "cursor");
   }
   if (auto l = req.query_param("limit")) {
-    auto n = parse_positive(*l);
+    auto n = parse_id(*l);
     if (!n || *n > kMaxLimit)
       return error_response(400, "invalid", "limit must be between 1 and 100", "limit");
     q.limit = static_cast<int>(*n);
@@ -118,7 +103,7 @@ Response TickersApi::list_entries(Request& req) {
 Response TickersApi::post_entry(Request& req) {
   auto caller = callers_.require(req, domain::Role::editor, true);
   if (!caller) return error_response(caller.error());
-  if (!is_json(req)) return unsupported_media();
+  if (!is_json(req)) return unsupported_media_type();
   auto input = parse_entry_input(req.body);
   if (!input) return error_response(input.error());
   auto e = tickers_.post_entry(req.param("id"), *input);
@@ -129,7 +114,7 @@ Response TickersApi::post_entry(Request& req) {
 }
 
 Response TickersApi::get_entry(Request& req) {
-  auto id = parse_positive(req.param("entry"));
+  auto id = parse_id(req.param("entry"));
   if (!id) return error_response(404, "not_found", "no such entry");
   auto e = tickers_.entry(req.param("id"), *id);
   if (!e) return error_response(e.error());
@@ -139,9 +124,9 @@ Response TickersApi::get_entry(Request& req) {
 Response TickersApi::patch_entry(Request& req) {
   auto caller = callers_.require(req, domain::Role::editor, true);
   if (!caller) return error_response(caller.error());
-  auto id = parse_positive(req.param("entry"));
+  auto id = parse_id(req.param("entry"));
   if (!id) return error_response(404, "not_found", "no such entry");
-  if (!is_json(req)) return unsupported_media();
+  if (!is_json(req)) return unsupported_media_type();
   auto input = parse_entry_input(req.body);
   if (!input) return error_response(input.error());
   auto e = tickers_.edit_entry(req.param("id"), *id, *input);
@@ -152,7 +137,7 @@ Response TickersApi::patch_entry(Request& req) {
 Response TickersApi::delete_entry(Request& req) {
   auto caller = callers_.require(req, domain::Role::editor, true);
   if (!caller) return error_response(caller.error());
-  auto id = parse_positive(req.param("entry"));
+  auto id = parse_id(req.param("entry"));
   if (!id) return error_response(404, "not_found", "no such entry");
   if (auto r = tickers_.delete_entry(req.param("id"), *id); !r) return error_response(r.error());
   return json_response(204, "");

@@ -1,28 +1,12 @@
 #include "domain/token_service.hpp"
 
-#include <sodium.h>
-
-#include <stdexcept>
+#include "domain/secrets.hpp"
 
 namespace depesche::domain {
-namespace {
-void ensure_sodium() {
-  static const bool ok = sodium_init() >= 0;
-  if (!ok) throw std::runtime_error("libsodium failed to initialise");
-}
-}  // namespace
 
-std::string TokenService::hash_secret(std::string_view secret) {
-  ensure_sodium();
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
-  char hex[crypto_hash_sha256_BYTES * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-  return hex;
-}
+std::string TokenService::hash_secret(std::string_view secret) { return sha256_hex(secret); }
 
 Result<IssuedToken> TokenService::create(std::string name, Role role) {
-  ensure_sodium();
   if (name.empty() || name.size() > 64)
     return fail(ErrorCode::invalid, "the token name must have 1 to 64 characters", "name");
   for (char c : name)
@@ -30,11 +14,7 @@ Result<IssuedToken> TokenService::create(std::string name, Role role) {
           c == '_' || c == '.'))
       return fail(ErrorCode::invalid, "the token name may hold letters, digits, '-', '_' and '.'",
                   "name");
-  unsigned char raw[32];
-  randombytes_buf(raw, sizeof raw);
-  char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-  sodium_bin2base64(b64, sizeof b64, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  std::string secret = std::string("dp_") + b64;
+  std::string secret = "dp_" + random_secret(32);
   ApiToken t;
   t.name = std::move(name);
   t.role = role;

@@ -4,6 +4,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "web/form.hpp"
 #include "web/security_headers.hpp"
 
 namespace depesche::web {
@@ -16,27 +17,6 @@ using nlohmann::json;
 namespace {
 
 constexpr std::size_t kMaxFormBody = 16 * 1024;
-
-std::map<std::string, std::string> form_fields(const Request& req) {
-  std::map<std::string, std::string> out;
-  if (!req.header("content-type").starts_with("application/x-www-form-urlencoded") ||
-      req.body.size() > kMaxFormBody)
-    return out;
-  for (auto& [k, v] : net::parse_query(req.body)) out.emplace(std::move(k), std::move(v));
-  return out;
-}
-
-std::string field(const std::map<std::string, std::string>& f, const std::string& name) {
-  auto it = f.find(name);
-  return it == f.end() ? std::string() : it->second;
-}
-
-Response see_other(std::string location) {
-  Response r(303, "text/plain; charset=utf-8", "");
-  r.header("Location", std::move(location));
-  r.header("Cache-Control", "no-store");
-  return r;
-}
 
 // Only paths on this site: "/x", never "//host" or "/\host", which browsers
 // read as another host.
@@ -157,18 +137,18 @@ Response AccountPages::register_form(Request& req) {
 }
 
 Response AccountPages::register_submit(Request& req) {
-  auto f = form_fields(req);
+  auto f = form_fields(req, kMaxFormBody);
   Viewer viewer = pages_.viewer_of(req);
-  std::string ed = edition_for(req, field(f, "ed"), viewer);
+  std::string ed = edition_for(req, form_field(f, "ed"), viewer);
   const Catalog& cat = i18n_.catalog(ed);
-  if (!guard_.check(req, field(f, "csrf")))
+  if (!guard_.check(req, form_field(f, "csrf")))
     return message(req, 403, ed, "error_csrf_title", cat.text("error_csrf_message"), viewer);
-  std::string email = field(f, "email");
-  auto r = accounts_.register_account({email, field(f, "password"), field(f, "display_name"), ed},
-                                      req.remote_address);
+  std::string email = form_field(f, "email");
+  auto r = accounts_.register_account(
+      {email, form_field(f, "password"), form_field(f, "display_name"), ed}, req.remote_address);
   if (!r) {
     json page = {{"email", email},
-                 {"display_name", field(f, "display_name")},
+                 {"display_name", form_field(f, "display_name")},
                  {"errors", json::array({error_text(r.error(), cat)})}};
     int status = r.error().code == ErrorCode::rate_limited ? 429 : 400;
     Response res =
@@ -215,13 +195,13 @@ Response AccountPages::resend_form(Request& req) {
 }
 
 Response AccountPages::resend_submit(Request& req) {
-  auto f = form_fields(req);
+  auto f = form_fields(req, kMaxFormBody);
   Viewer viewer = pages_.viewer_of(req);
-  std::string ed = edition_for(req, field(f, "ed"), viewer);
+  std::string ed = edition_for(req, form_field(f, "ed"), viewer);
   const Catalog& cat = i18n_.catalog(ed);
-  if (!guard_.check(req, field(f, "csrf")))
+  if (!guard_.check(req, form_field(f, "csrf")))
     return message(req, 403, ed, "error_csrf_title", cat.text("error_csrf_message"), viewer);
-  std::string email = field(f, "email");
+  std::string email = form_field(f, "email");
   if (auto r = accounts_.resend_confirmation(email, req.remote_address); !r) {
     json page = {{"title", cat.text("resend_title")},
                  {"action", "/account/resend"},
@@ -250,18 +230,18 @@ Response AccountPages::login_form(Request& req) {
 }
 
 Response AccountPages::login_submit(Request& req) {
-  auto f = form_fields(req);
+  auto f = form_fields(req, kMaxFormBody);
   Viewer viewer = pages_.viewer_of(req);
-  std::string ed = edition_for(req, field(f, "ed"), viewer);
+  std::string ed = edition_for(req, form_field(f, "ed"), viewer);
   const Catalog& cat = i18n_.catalog(ed);
-  std::string next = field(f, "next");
+  std::string next = form_field(f, "next");
   if (!is_local_path(next)) next = "/" + ed + "/";
-  if (!guard_.check(req, field(f, "csrf")))
+  if (!guard_.check(req, form_field(f, "csrf")))
     return message(req, 403, ed, "error_csrf_title", cat.text("error_csrf_message"), viewer);
-  auto result = accounts_.login(field(f, "email"), field(f, "password"), req.remote_address,
-                                req.header("user-agent"));
+  auto result = accounts_.login(form_field(f, "email"), form_field(f, "password"),
+                                req.remote_address, req.header("user-agent"));
   if (!result) {
-    json page = {{"email", field(f, "email")},
+    json page = {{"email", form_field(f, "email")},
                  {"next", next},
                  {"errors", json::array({error_text(result.error(), cat)})}};
     Response r = show(req, result.error().code == ErrorCode::rate_limited ? 429 : 401, ed,
@@ -275,10 +255,10 @@ Response AccountPages::login_submit(Request& req) {
 }
 
 Response AccountPages::logout(Request& req) {
-  auto f = form_fields(req);
+  auto f = form_fields(req, kMaxFormBody);
   Viewer viewer = pages_.viewer_of(req);
-  std::string ed = edition_for(req, field(f, "ed"), viewer);
-  if (!guard_.check(req, field(f, "csrf")))
+  std::string ed = edition_for(req, form_field(f, "ed"), viewer);
+  if (!guard_.check(req, form_field(f, "csrf")))
     return message(req, 403, ed, "error_csrf_title", i18n_.catalog(ed).text("error_csrf_message"),
                    viewer);
   if (auto secret = guard_.session_secret(req)) (void)accounts_.logout(*secret);
@@ -302,13 +282,13 @@ Response AccountPages::reset_request_form(Request& req) {
 }
 
 Response AccountPages::reset_request_submit(Request& req) {
-  auto f = form_fields(req);
+  auto f = form_fields(req, kMaxFormBody);
   Viewer viewer = pages_.viewer_of(req);
-  std::string ed = edition_for(req, field(f, "ed"), viewer);
+  std::string ed = edition_for(req, form_field(f, "ed"), viewer);
   const Catalog& cat = i18n_.catalog(ed);
-  if (!guard_.check(req, field(f, "csrf")))
+  if (!guard_.check(req, form_field(f, "csrf")))
     return message(req, 403, ed, "error_csrf_title", cat.text("error_csrf_message"), viewer);
-  std::string email = field(f, "email");
+  std::string email = form_field(f, "email");
   if (auto r = accounts_.request_reset(email, req.remote_address); !r) {
     json page = {{"title", cat.text("reset_request_title")},
                  {"intro", cat.text("reset_request_intro")},
@@ -337,14 +317,14 @@ Response AccountPages::reset_form(Request& req) {
 }
 
 Response AccountPages::reset_submit(Request& req) {
-  auto f = form_fields(req);
+  auto f = form_fields(req, kMaxFormBody);
   Viewer viewer = pages_.viewer_of(req);
-  std::string ed = edition_for(req, field(f, "ed"), viewer);
+  std::string ed = edition_for(req, form_field(f, "ed"), viewer);
   const Catalog& cat = i18n_.catalog(ed);
-  if (!guard_.check(req, field(f, "csrf")))
+  if (!guard_.check(req, form_field(f, "csrf")))
     return message(req, 403, ed, "error_csrf_title", cat.text("error_csrf_message"), viewer);
-  std::string token = field(f, "token");
-  auto a = accounts_.reset_password(token, field(f, "password"));
+  std::string token = form_field(f, "token");
+  auto a = accounts_.reset_password(token, form_field(f, "password"));
   if (!a) {
     if (a.error().field == "token" || a.error().field.empty())
       return message(req, 400, ed, "link_failed_title", cat.text("link_failed_message"), viewer,
@@ -388,11 +368,11 @@ Response AccountPages::settings(Request& req) {
 }
 
 Response AccountPages::settings_submit(Request& req) {
-  auto f = form_fields(req);
+  auto f = form_fields(req, kMaxFormBody);
   Viewer viewer = pages_.viewer_of(req);
-  std::string ed = edition_for(req, field(f, "ed"), viewer);
+  std::string ed = edition_for(req, form_field(f, "ed"), viewer);
   const Catalog& cat = i18n_.catalog(ed);
-  if (!guard_.check(req, field(f, "csrf")))
+  if (!guard_.check(req, form_field(f, "csrf")))
     return message(req, 403, ed, "error_csrf_title", cat.text("error_csrf_message"), viewer);
   if (!viewer.auth) return see_other("/account/login?ed=" + ed);
   const auto& a = viewer.auth->account;
@@ -405,28 +385,29 @@ Response AccountPages::settings_submit(Request& req) {
     return with_retry_after(res, e);
   };
   if (action == "profile") {
-    auto r = accounts_.update_profile(a.id, field(f, "display_name"), field(f, "edition"));
+    auto r =
+        accounts_.update_profile(a.id, form_field(f, "display_name"), form_field(f, "edition"));
     if (!r) return failed(r.error());
     return see_other("/account/settings?ed=" + ed + "&done=profile");
   }
   if (action == "password") {
-    auto r = accounts_.change_password(a.id, field(f, "current_password"), field(f, "new_password"),
-                                       req.header("user-agent"));
+    auto r = accounts_.change_password(a.id, form_field(f, "current_password"),
+                                       form_field(f, "new_password"), req.header("user-agent"));
     if (!r) return failed(r.error());
     Response res = see_other("/account/settings?ed=" + ed + "&done=password");
     res.header("Set-Cookie", guard_.session_cookie(r->session_secret, session_max_age_s_));
     return res;
   }
   if (action == "email") {
-    std::string email = field(f, "email");
-    auto r = accounts_.request_email_change(a.id, field(f, "password"), email);
+    std::string email = form_field(f, "email");
+    auto r = accounts_.request_email_change(a.id, form_field(f, "password"), email);
     if (!r) return failed(r.error());
     std::string shown = domain::AccountService::normalise_email(email);
     return message(req, 200, ed, "settings_email",
                    cat.format("settings_email_sent", {{"email", std::string_view(shown)}}), viewer);
   }
   if (action == "delete") {
-    auto r = accounts_.delete_account(a.id, field(f, "password"));
+    auto r = accounts_.delete_account(a.id, form_field(f, "password"));
     if (!r) return failed(r.error());
     Response res =
         message(req, 200, ed, "deleted_title", cat.text("deleted_message"), Viewer{},

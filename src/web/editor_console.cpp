@@ -4,6 +4,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "web/form.hpp"
+
 namespace depesche::web {
 
 using net::Method;
@@ -15,27 +17,6 @@ namespace {
 
 constexpr int kConsoleEntries = 50;
 constexpr std::size_t kMaxFormBody = 64 * 1024;
-
-std::map<std::string, std::string> form(const Request& req) {
-  std::map<std::string, std::string> out;
-  if (!req.header("content-type").starts_with("application/x-www-form-urlencoded") ||
-      req.body.size() > kMaxFormBody)
-    return out;
-  for (auto& [k, v] : net::parse_query(req.body)) out.emplace(std::move(k), std::move(v));
-  return out;
-}
-
-std::string get(const std::map<std::string, std::string>& f, const char* key) {
-  auto it = f.find(key);
-  return it == f.end() ? std::string() : it->second;
-}
-
-Response see_other(std::string location) {
-  Response r(303, "text/plain; charset=utf-8", "");
-  r.header("Location", std::move(location));
-  r.header("Cache-Control", "no-store");
-  return r;
-}
 
 // The first words of an entry, for its line in the list.
 std::string summary(const domain::TickerEntry& e) {
@@ -139,23 +120,23 @@ Response EditorConsole::post_entry(Request& req) {
   if (auto r = refuse(req, viewer)) return std::move(*r);
   std::string ticker(req.param("id"));
   if (!tickers_.exists(ticker)) return pages_.error_page(req, 404);
-  auto f = form(req);
-  if (!guard_.check(req, get(f, "csrf"))) return pages_.error_page(req, 403);
+  auto f = form_fields(req, kMaxFormBody);
+  if (!guard_.check(req, form_field(f, "csrf"))) return pages_.error_page(req, 403);
   domain::TickerEntryInput in;
-  in.title = get(f, "title");
-  in.body = get(f, "body");
+  in.title = form_field(f, "title");
+  in.body = form_field(f, "body");
   in.breaking = f.contains("breaking");
   in.pinned = f.contains("pinned");
-  if (auto a = get(f, "article_id"); !a.empty()) {
+  if (auto a = form_field(f, "article_id"); !a.empty()) {
     std::int64_t id = 0;
     auto [p, ec] = std::from_chars(a.data(), a.data() + a.size(), id);
     if (ec != std::errc() || p != a.data() + a.size() || id <= 0)
       return render(req, 400, ticker, viewer, "", "article_id: " + a);
     in.article_id = std::optional<std::int64_t>(id);
   }
-  if (auto url = get(f, "image_url"); !url.empty())
+  if (auto url = form_field(f, "image_url"); !url.empty())
     in.image = std::optional<domain::Image>(
-        domain::Image{url, get(f, "image_caption"), get(f, "image_credit"), 0, 0});
+        domain::Image{url, form_field(f, "image_caption"), form_field(f, "image_credit"), 0, 0});
   auto e = tickers_.post_entry(ticker, in);
   if (!e) return render(req, 400, ticker, viewer, "", e.error().message);
   return see_other("/admin/tickers/" + ticker + "?done=posted");
@@ -166,13 +147,13 @@ Response EditorConsole::change_entry(Request& req) {
   if (auto r = refuse(req, viewer)) return std::move(*r);
   std::string ticker(req.param("id"));
   if (!tickers_.exists(ticker)) return pages_.error_page(req, 404);
-  auto f = form(req);
-  if (!guard_.check(req, get(f, "csrf"))) return pages_.error_page(req, 403);
+  auto f = form_fields(req, kMaxFormBody);
+  if (!guard_.check(req, form_field(f, "csrf"))) return pages_.error_page(req, 403);
   std::int64_t id = 0;
   auto param = req.param("entry");
   auto [p, ec] = std::from_chars(param.data(), param.data() + param.size(), id);
   if (ec != std::errc() || p != param.data() + param.size()) return pages_.error_page(req, 404);
-  std::string op = get(f, "op");
+  std::string op = form_field(f, "op");
   if (op == "delete") {
     if (auto r = tickers_.delete_entry(ticker, id); !r)
       return r.error().code == ErrorCode::not_found
@@ -184,8 +165,8 @@ Response EditorConsole::change_entry(Request& req) {
   if (op == "pin" || op == "unpin") {
     in.pinned = op == "pin";
   } else if (op == "update") {
-    in.title = get(f, "title");
-    in.body = get(f, "body");
+    in.title = form_field(f, "title");
+    in.body = form_field(f, "body");
     in.breaking = f.contains("breaking");
     in.pinned = f.contains("pinned");
   } else {
