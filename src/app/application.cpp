@@ -58,6 +58,7 @@ struct Application::Parts {
   std::unique_ptr<web::AccountMailWriter> account_mails;
   std::unique_ptr<domain::JobQueue> jobs;  // after what its jobs use, so it stops first
   std::unique_ptr<domain::AccountService> accounts;
+  std::uint64_t seq_base = 0;
   std::unique_ptr<bus::Bus> bus;
   std::unique_ptr<api::BusTickerEvents> ticker_events;
   std::unique_ptr<domain::TickerService> tickers;
@@ -186,7 +187,10 @@ Result<std::unique_ptr<Application>> Application::open(Config config) {
       *p.store, *p.editions, *p.passwords, *p.account_mails,
       [jobs = p.jobs.get()](std::function<void()> job) { jobs->post(std::move(job)); },
       p.account_settings);
-  p.bus = std::make_unique<bus::InProcessBus>();
+  // Each process numbers events above anything an earlier one issued (see
+  // InProcessBus), so readers resuming across a restart resync.
+  p.seq_base = static_cast<std::uint64_t>(now_millis()) * 1000;
+  p.bus = std::make_unique<bus::InProcessBus>(p.seq_base);
   p.ticker_events = std::make_unique<api::BusTickerEvents>(*p.bus);
   p.tickers =
       std::make_unique<domain::TickerService>(*p.store, *p.editions, *p.articles, *p.ticker_events);
@@ -213,6 +217,7 @@ int Application::serve() {
   live_opts.max_messages_per_second = static_cast<int>(c.live_max_messages_per_second);
   live_opts.ping_interval = std::chrono::milliseconds(c.live_ping_interval_ms);
   live_opts.pong_timeout = std::chrono::milliseconds(c.live_pong_timeout_ms);
+  live_opts.seq_base = p.seq_base;
   // Topics a reader may follow: ticker:<edition or live blog>. Comments and
   // chats add theirs as they arrive.
   live::Hub hub(live_opts, [&](std::string_view topic) {

@@ -5,7 +5,8 @@ namespace depesche::bus {
 Result<std::uint64_t> InProcessBus::publish(std::string topic, std::string name, std::string data) {
   std::lock_guard lock(mutex_);
   Event e{std::move(topic), std::move(name), std::move(data), 0};
-  e.seq = ++seqs_[e.topic];
+  auto [it, fresh] = seqs_.try_emplace(e.topic, seq_base_);
+  e.seq = ++it->second;
   for (const auto& h : handlers_) h(e);
   return e.seq;
 }

@@ -193,6 +193,12 @@ struct Hub::Impl {
   bool started = false;
 
   void publish_presence();
+  /// The topic's state, created at the base seq; call with topics_mutex held.
+  TopicState& topic(const std::string& name) {
+    auto [it, fresh] = topics.try_emplace(name);
+    if (fresh) it->second.seq = opts.seq_base;
+    return it->second;
+  }
 };
 
 Loop::Loop(Hub::Impl& hub, std::size_t index) : hub_(hub), index_(index) {
@@ -408,7 +414,7 @@ void Loop::subscribe(Connection& c, const std::string& topic, std::optional<std:
   std::uint64_t current = 0;
   {
     std::lock_guard lock(hub_.topics_mutex);
-    TopicState& t = hub_.topics[topic];
+    TopicState& t = hub_.topic(topic);
     current = t.seq;
     if (since && *since < current) {
       std::uint64_t oldest = t.history.empty() ? current + 1 : t.history.front().first;
@@ -452,7 +458,7 @@ void Loop::unsubscribe(Connection& c, const std::string& topic) {
     subs.pop_back();
     hub_.subscriptions.fetch_sub(1, std::memory_order_relaxed);
     std::lock_guard lock(hub_.topics_mutex);
-    TopicState& t = hub_.topics[topic];
+    TopicState& t = hub_.topic(topic);
     --t.subscribers;
     t.presence_dirty = true;
     return;
@@ -757,7 +763,7 @@ void Hub::publish(const bus::Event& e) {
   Buffer frame = text_frame(json);
   {
     std::lock_guard lock(impl_->topics_mutex);
-    TopicState& t = impl_->topics[e.topic];
+    TopicState& t = impl_->topic(e.topic);
     t.seq = std::max(t.seq, e.seq);
     t.history.emplace_back(e.seq, frame);
     while (t.history.size() > impl_->opts.history) t.history.pop_front();
@@ -772,7 +778,7 @@ void Hub::publish(const bus::Event& e) {
 std::uint64_t Hub::current_seq(std::string_view topic) const {
   std::lock_guard lock(impl_->topics_mutex);
   auto it = impl_->topics.find(std::string(topic));
-  return it == impl_->topics.end() ? 0 : it->second.seq;
+  return it == impl_->topics.end() ? impl_->opts.seq_base : it->second.seq;
 }
 
 HubStats Hub::stats() const {

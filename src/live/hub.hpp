@@ -43,6 +43,7 @@ struct HubOptions {
   std::chrono::milliseconds ping_interval{25'000};     // ping a connection quiet this long
   std::chrono::milliseconds pong_timeout{20'000};      // close when no pong by then
   std::chrono::milliseconds presence_interval{1'000};  // presence updates at most this often
+  std::uint64_t seq_base = 0;  // a topic without events is at this seq (the bus's base)
 };
 
 struct HubStats {

@@ -476,6 +476,27 @@ def test_since_older_than_history_is_resync(make_server):
     srv.assert_alive()
 
 
+def test_since_from_before_a_restart_is_resync_not_a_gap(make_server, tmp_path):
+    """A reader resuming with the seq of an earlier process is told to
+    resync, even when as many entries were posted since as it would expect."""
+    data = tmp_path / "restarted"
+    first = make_server(data_dir=data)
+    tok = create_token(data, "restart-editor", "editor")
+    with WSClient.connect(first.address) as ws:
+        base = subscribe(ws, "ticker:en")["seq"]
+        e = post_entry(first, tok, "en", "Before.")
+        check_event(next_event(ws), "ticker:en", base + 1, "ticker.entry", e)
+    old_since = base + 1
+    first.stop()
+    second = make_server(demo=False, data_dir=data)
+    post_entry(second, tok, "en", "While the reader was away.")
+    with WSClient.connect(second.address) as ws:
+        current = subscribe(ws, "ticker:en", since=old_since)["seq"]
+        assert current > old_since, "a new process numbers above the old one"
+        assert ws.barrier() == [{"type": "resync", "topic": "ticker:en"}]
+    second.assert_alive()
+
+
 def test_server_pings_quiet_clients_and_closes_those_that_never_answer(make_server):
     srv = make_server({"DEPESCHE_LIVE_PING_INTERVAL_MS": "200", "DEPESCHE_LIVE_PONG_TIMEOUT_MS": "300"})
     with WSClient.connect(srv.address) as answers, WSClient.connect(srv.address) as mute:
