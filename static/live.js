@@ -29,7 +29,7 @@ function start(el) {
   let lastSeq = Number(el.dataset.seq) || 0;
   let subscribedSeq = 0;
   let pending = [];          // new entries held back while the reader is scrolled away
-  let more = el.querySelector('.ticker-more');
+  const more = el.querySelector('.ticker-more');
   let socket = null;
   let backoff = 1000;
 
@@ -121,17 +121,22 @@ function start(el) {
   }
 
   function showPending() {
-    for (const entry of pending.splice(0)) if (!shown(entry.id)) list.prepend(render(entry));
+    // pending is newest first; prepend the oldest first so the newest ends on top.
+    for (const entry of pending.splice(0).reverse()) if (!shown(entry.id)) list.prepend(render(entry));
     updateCounter();
   }
 
   function added(entry) {
+    if (reloading) {
+      arrivedDuringReload.push(entry);
+      return;
+    }
     if (shown(entry.id) || pending.some((p) => p.id === entry.id)) return;
     if (empty) empty.hidden = true;
     if (order === 'oldest') {
-      // New entries belong at the end; while older pages are still to be
+      // New entries belong at the end; while later pages are still to be
       // loaded, they arrive with them.
-      if (!more) list.append(render(entry));
+      if (!hasMore()) list.append(render(entry));
       return;
     }
     if (scrolledAway()) {
@@ -163,13 +168,16 @@ function start(el) {
     return res.json();
   }
 
+  function hasMore() {
+    return more !== null && !more.parentElement.hidden;
+  }
+
+  // The link stays in the page, hidden at the end, so that a later reload
+  // (another order, a resync) can bring it back.
   function setMore(cursor) {
-    if (!cursor) {
-      more?.parentElement?.remove();
-      more = null;
-      return;
-    }
     if (!more) return;
+    more.parentElement.hidden = !cursor;
+    if (!cursor) return;
     more.dataset.cursor = cursor;
     const url = new URL(more.href, location.href);
     url.searchParams.set('order', order);
@@ -177,13 +185,25 @@ function start(el) {
     more.href = url.pathname + url.search;
   }
 
+  // Entries that arrive over the socket while the first page is fetched
+  // again are held and added after it, or the new list would drop them.
+  let reloading = false;
+  let arrivedDuringReload = [];
+
   async function reload() {
-    const page = await fetchPage(null);
-    list.replaceChildren(...page.items.map(render));
-    pending = [];
-    updateCounter();
-    if (empty) empty.hidden = page.items.length > 0;
-    setMore(page.next_cursor);
+    reloading = true;
+    try {
+      const page = await fetchPage(null);
+      list.replaceChildren(...page.items.map(render));
+      pending = [];
+      if (empty) empty.hidden = page.items.length > 0;
+      setMore(page.next_cursor);
+    } finally {
+      reloading = false;
+      const held = arrivedDuringReload.splice(0);
+      for (const entry of held) added(entry);
+      updateCounter();
+    }
   }
 
   more?.addEventListener('click', async (event) => {

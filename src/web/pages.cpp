@@ -337,16 +337,17 @@ nlohmann::json Pages::ticker_model(const std::string& ed, const Catalog& cat,
   m["all_href"] = on_own_page ? nlohmann::json(false) : nlohmann::json(page_href);
   m["entries"] = nlohmann::json::array();
   for (const auto& e : entries->items) {
-    nlohmann::json j = {{"id", e.id},
-                        {"title", e.title},
-                        {"body_html", e.body_html},
-                        {"breaking", e.breaking},
-                        {"pinned", e.pinned},
-                        {"created_iso", format_rfc3339(e.created_at)},
-                        {"created_text", cat.format_datetime(e.created_at)},
-                        {"article_path", e.article_path.empty() ? nlohmann::json(false)
-                                                                : nlohmann::json(e.article_path)},
-                        {"image", false}};
+    nlohmann::json j = {
+        {"id", e.id},
+        {"title", e.title.empty() ? nlohmann::json(false) : nlohmann::json(e.title)},
+        {"body_html", e.body_html},
+        {"breaking", e.breaking},
+        {"pinned", e.pinned},
+        {"created_iso", format_rfc3339(e.created_at)},
+        {"created_text", cat.format_datetime(e.created_at)},
+        {"article_path",
+         e.article_path.empty() ? nlohmann::json(false) : nlohmann::json(e.article_path)},
+        {"image", false}};
     if (e.image)
       j["image"] = {{"url", e.image->url},
                     {"caption", e.image->caption},
@@ -362,6 +363,7 @@ nlohmann::json Pages::ticker_model(const std::string& ed, const Catalog& cat,
     m["more_cursor"] = c;
   } else {
     m["more_href"] = false;
+    m["more_cursor"] = "";
   }
   (void)ed;
   return m;
@@ -395,8 +397,7 @@ nlohmann::json live_blog_json_ld(const SiteInfo& site, const std::string& url,
   for (const auto& e : entries)
     updates.push_back(
         {{"@type", "BlogPosting"},
-         {"headline",
-          e["title"].get<std::string>().empty() ? headline : e["title"].get<std::string>()},
+         {"headline", e["title"].is_string() ? e["title"].get<std::string>() : headline},
          {"datePublished", e["created_iso"]},
          {"url", url + "#entry-" + std::to_string(e["id"].get<std::int64_t>())}});
   nlohmann::json j = {{"@context", "https://schema.org"},

@@ -6,7 +6,9 @@
 // The binary comes from $DEPESCHE_BIN (default <repo>/build/dev/depesche).
 // Each call makes a fresh data directory, fills it with `depesche demo`,
 // then runs `depesche serve` on 127.0.0.1:0 and waits for the JSON log line
-// with "msg":"ready" that carries the real address.
+// with "msg":"ready" that carries the real address. The server can also be
+// killed and started again on the same address and data dir (kill(),
+// restart()), and make API tokens (createToken()).
 //
 // Only Node >= 18.19 features are used here (Debian 12 ships Node 18).
 
@@ -37,12 +39,19 @@ export function depescheBin() {
 // removed on exit or on a terminating signal, so that an interrupted run
 // leaves no server behind.
 const live = new Set(); // { child, dataDir }
+// Data dirs not yet removed, also those of a server that was killed on
+// purpose and is to be restarted (it is in `live` no more).
+const dataDirs = new Set();
 function killAll() {
   for (const s of live) {
     try { s.child.kill('SIGKILL'); } catch { /* already gone */ }
     try { fs.rmSync(s.dataDir, { recursive: true, force: true }); } catch { /* best effort */ }
   }
   live.clear();
+  for (const d of dataDirs) {
+    try { fs.rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ }
+  }
+  dataDirs.clear();
 }
 process.on('exit', killAll);
 for (const [sig, num] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
@@ -77,13 +86,23 @@ function runDemo(bin, env) {
 // { DEPESCHE_ACCOUNTS_REGISTER_PER_HOUR: '1000' } (config options are
 // DEPESCHE_<SECTION>_<KEY>); DEPESCHE_DATA_DIR and the listen address are
 // always the test's own.
+//
+// Besides baseURL, dataDir, stop() and log(), the server object has:
+//   kill(signal = 'SIGKILL')  ends the running `serve` process (data dir kept)
+//   restart()                 runs `serve` again, same data dir and address
+//   running()                 whether a `serve` process is up
+//   createToken({ role, name }) `depesche token create`, resolves to the secret
 export async function startServer({ name = 'server', env: extraEnv = {} } = {}) {
   const bin = depescheBin();
   if (!fs.existsSync(bin)) {
     throw new Error(`Depesche binary not found at ${bin} (build it, or set DEPESCHE_BIN)`);
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'depesche-browser-'));
-  const removeDataDir = () => fs.rmSync(dataDir, { recursive: true, force: true });
+  dataDirs.add(dataDir);
+  const removeDataDir = () => {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    dataDirs.delete(dataDir);
+  };
   const env = { ...process.env, ...extraEnv, DEPESCHE_DATA_DIR: dataDir };
 
   try {
@@ -93,77 +112,13 @@ export async function startServer({ name = 'server', env: extraEnv = {} } = {}) 
     throw err;
   }
 
-  // With setpriv (util-linux, always on Debian) the server also gets SIGTERM
-  // should this process die without running its exit handlers (SIGKILL).
-  const [cmd, args] = fs.existsSync(SETPRIV)
-    ? [SETPRIV, ['--pdeathsig', 'TERM', '--', bin, 'serve']]
-    : [bin, ['serve']];
-  const child = spawn(cmd, args, {
-    env: { ...env, DEPESCHE_SERVER_LISTEN: '127.0.0.1:0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const entry = { child, dataDir };
-  live.add(entry);
-  // Everything the server prints, the recent part only, for error messages
-  // and for artifacts/server-<name>.log.
+  // Everything the server printed (over all its runs), the recent part only,
+  // for error messages and for artifacts/server-<name>.log.
   let log = '';
   const addLog = (d) => {
     log += d;
     if (log.length > 2_000_000) log = log.slice(-1_000_000);
   };
-  child.stdout.on('data', addLog);
-  child.stderr.on('data', addLog);
-  let exited = null;
-  const exitPromise = new Promise((resolve) => {
-    const onGone = (code, signal, error) => {
-      if (exited) return;
-      exited = { code, signal, error };
-      live.delete(entry);
-      resolve(exited);
-    };
-    child.on('exit', (code, signal) => onGone(code, signal));
-    child.on('error', (err) => onGone(null, null, err)); // e.g. could not be started
-  });
-
-  let address;
-  try {
-    address = await new Promise((resolve, reject) => {
-      let pending = '';
-      const timer = setTimeout(() => {
-        reject(new Error(`server printed no "ready" line within ${READY_TIMEOUT_MS} ms\n${tail(log)}`));
-      }, READY_TIMEOUT_MS);
-      const done = (fn, value) => { clearTimeout(timer); fn(value); };
-      exitPromise.then(({ code, signal, error }) => {
-        done(reject, new Error(`server ${error ? `could not start: ${error.message}` : `exited (${code ?? signal})`} before it was ready\n${tail(log)}`));
-      });
-      const onData = (d) => {
-        pending += d;
-        let nl;
-        while ((nl = pending.indexOf('\n')) >= 0) {
-          const line = pending.slice(0, nl).trim();
-          pending = pending.slice(nl + 1);
-          if (!line.startsWith('{')) continue;
-          let rec;
-          try { rec = JSON.parse(line); } catch { continue; }
-          if (rec.msg !== 'ready') continue;
-          // "address" is expected at the top level; accept it nested too.
-          const m = /"address"\s*:\s*"([^"]+)"/.exec(line);
-          if (m) {
-            child.stdout.off('data', onData);
-            done(resolve, m[1]);
-            return;
-          }
-        }
-      };
-      child.stdout.on('data', onData);
-    });
-  } catch (err) {
-    if (!exited) child.kill('SIGKILL');
-    await exitPromise;
-    saveLog();
-    removeDataDir();
-    throw err;
-  }
 
   function saveLog() {
     try {
@@ -172,13 +127,92 @@ export async function startServer({ name = 'server', env: extraEnv = {} } = {}) 
     } catch { /* only a convenience */ }
   }
 
+  // Runs `depesche serve` on `listen` and waits for its "ready" line.
+  // Resolves to { proc, address }; proc = { child, exitPromise, exited() }.
+  async function launch(listen) {
+    // With setpriv (util-linux, always on Debian) the server also gets SIGTERM
+    // should this process die without running its exit handlers (SIGKILL).
+    const [cmd, args] = fs.existsSync(SETPRIV)
+      ? [SETPRIV, ['--pdeathsig', 'TERM', '--', bin, 'serve']]
+      : [bin, ['serve']];
+    const child = spawn(cmd, args, {
+      env: { ...env, DEPESCHE_SERVER_LISTEN: listen },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const entry = { child, dataDir };
+    live.add(entry);
+    child.stdout.on('data', addLog);
+    child.stderr.on('data', addLog);
+    let exited = null;
+    const exitPromise = new Promise((resolve) => {
+      const onGone = (code, signal, error) => {
+        if (exited) return;
+        exited = { code, signal, error };
+        live.delete(entry);
+        resolve(exited);
+      };
+      child.on('exit', (code, signal) => onGone(code, signal));
+      child.on('error', (err) => onGone(null, null, err)); // e.g. could not be started
+    });
+    const proc = { child, exitPromise, exited: () => exited };
+
+    try {
+      const address = await new Promise((resolve, reject) => {
+        let pending = '';
+        const timer = setTimeout(() => {
+          reject(new Error(`server printed no "ready" line within ${READY_TIMEOUT_MS} ms\n${tail(log)}`));
+        }, READY_TIMEOUT_MS);
+        const done = (fn, value) => { clearTimeout(timer); fn(value); };
+        exitPromise.then(({ code, signal, error }) => {
+          done(reject, new Error(`server ${error ? `could not start: ${error.message}` : `exited (${code ?? signal})`} before it was ready\n${tail(log)}`));
+        });
+        const onData = (d) => {
+          pending += d;
+          let nl;
+          while ((nl = pending.indexOf('\n')) >= 0) {
+            const line = pending.slice(0, nl).trim();
+            pending = pending.slice(nl + 1);
+            if (!line.startsWith('{')) continue;
+            let rec;
+            try { rec = JSON.parse(line); } catch { continue; }
+            if (rec.msg !== 'ready') continue;
+            // "address" is expected at the top level; accept it nested too.
+            const m = /"address"\s*:\s*"([^"]+)"/.exec(line);
+            if (m) {
+              child.stdout.off('data', onData);
+              done(resolve, m[1]);
+              return;
+            }
+          }
+        };
+        child.stdout.on('data', onData);
+      });
+      return { proc, address };
+    } catch (err) {
+      if (!exited) child.kill('SIGKILL');
+      await exitPromise;
+      throw err;
+    }
+  }
+
+  let proc;
+  let address;
+  try {
+    ({ proc, address } = await launch('127.0.0.1:0'));
+  } catch (err) {
+    saveLog();
+    removeDataDir();
+    throw err;
+  }
+
   const baseURL = `http://${address}`;
 
   async function stop() {
+    let exited = proc.exited();
     if (!exited) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, STOP_TIMEOUT_MS);
-      await exitPromise;
+      proc.child.kill('SIGTERM');
+      const timer = setTimeout(() => { if (!proc.exited()) proc.child.kill('SIGKILL'); }, STOP_TIMEOUT_MS);
+      exited = await proc.exitPromise;
       clearTimeout(timer);
     }
     saveLog();
@@ -186,7 +220,64 @@ export async function startServer({ name = 'server', env: extraEnv = {} } = {}) 
     return exited;
   }
 
-  return { baseURL, dataDir, stop, log: () => log };
+  // Ends the running server process (SIGKILL: as in a crash; SIGTERM: an
+  // orderly shutdown) and waits for it to be gone. The data dir stays.
+  async function kill(signal = 'SIGKILL') {
+    if (proc.exited()) return proc.exited();
+    proc.child.kill(signal);
+    const timer = setTimeout(() => { if (!proc.exited()) proc.child.kill('SIGKILL'); }, STOP_TIMEOUT_MS);
+    const exited = await proc.exitPromise;
+    clearTimeout(timer);
+    return exited;
+  }
+
+  // Starts `depesche serve` again on the same address and data dir (no
+  // `demo`); the server must have been killed first.
+  async function restart() {
+    if (!proc.exited()) throw new Error('restart(): the server is still running; kill() it first');
+    const next = await launch(address);
+    if (next.address !== address) {
+      next.proc.child.kill('SIGKILL');
+      await next.proc.exitPromise;
+      throw new Error(`restarted server is at ${next.address}, not ${address}`);
+    }
+    proc = next.proc;
+  }
+
+  function createToken({ role = 'editor', name: tokenName } = {}) {
+    return runCli(bin, env, ['token', 'create', '--role', role, '--name', tokenName])
+      .then((out) => {
+        const secret = out.trim().split('\n').pop().trim();
+        if (!secret) throw new Error(`'depesche token create' printed no secret:\n${out}`);
+        return secret;
+      });
+  }
+
+  return {
+    baseURL, dataDir, stop, log: () => log,
+    kill, restart, running: () => !proc.exited(), createToken,
+  };
+}
+
+// Runs `depesche <args>` with `env`; resolves to its stdout.
+function runCli(bin, env, args, timeoutMs = DEMO_TIMEOUT_MS) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`'${bin} ${args.join(' ')}' did not finish within ${timeoutMs} ms\n${tail(out + err)}`));
+    }, timeoutMs);
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`'${bin} ${args.join(' ')}' exited with ${code ?? signal}\n${tail(out + err)}`));
+    });
+  });
 }
 
 // --- browser -------------------------------------------------------------
