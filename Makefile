@@ -18,9 +18,10 @@ test: ## build with sanitizers and run every suite: unit, integration, browser, 
 	cmake --build --preset ci -j $(JOBS)
 	ctest --preset ci -j 2
 
-bench: build-release ## page throughput against nginx on the same bytes
+bench: build-release ## page throughput against nginx; live fanout against Node's ws
 	scripts/install-deps
 	bench/page
+	bench/live
 
 build-release:
 	scripts/install-deps --run
