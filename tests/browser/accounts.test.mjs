@@ -13,11 +13,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 
 import {
-  ARTIFACTS_DIR, EDITIONS, startServer, launchBrowser, watchPage, formatProblems, settle,
-  runAxe, formatViolations, loadCatalogs, foreignStrings, findForeign, poll, waitForMail,
+  ARTIFACTS_DIR, EDITIONS, startServer, launchBrowser, formatProblems, settle, loadCatalogs,
+  foreignStrings, findForeign, poll, waitForMail, newReaderPage, gotoOk, assertAccessible,
 } from './server.mjs';
 
-const LOCALE = { de: 'de-DE', en: 'en-US', ru: 'ru-RU' };
 const TEST_TIMEOUT = 90_000;
 const MAIL_TIMEOUT = 15_000;
 const NAME = 'accounts';
@@ -47,26 +46,13 @@ function fmt(ed, key, args = {}) {
 }
 
 async function openPage(ed) {
-  const context = await browser.newContext({
-    locale: LOCALE[ed],
-    viewport: { width: 1280, height: 900 },
-  });
-  context.setDefaultTimeout(15_000);
-  const page = await context.newPage();
-  const problems = watchPage(page);
+  const { context, page, problems } = await newReaderPage(browser, ed);
   // alert(), confirm() etc.: a display name that ran as script would show one.
   const dialogs = [];
   page.on('dialog', (d) => { dialogs.push(`${d.type()}: ${d.message()}`); d.dismiss().catch(() => {}); });
   return { context, page, problems, dialogs };
 }
 
-async function gotoOk(page, url) {
-  const res = await page.goto(url, { waitUntil: 'load' });
-  assert.ok(res, `no response for ${url}`);
-  assert.equal(res.status(), 200, `${url} answered ${res.status()}`);
-  await settle(page);
-  return res;
-}
 
 // Clicks `locator` and waits until the page is at `pathname` and loaded.
 async function clickTo(page, locator, pathname) {
@@ -101,15 +87,6 @@ async function text(locator) {
   return ((await locator.first().textContent()) || '').replace(/\s+/g, ' ').trim();
 }
 
-async function checkAxe(page, what) {
-  const violations = await runAxe(page);
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  const minor = violations.filter((v) => !bad.includes(v));
-  if (minor.length) {
-    console.log(`axe (${what}): ${minor.length} minor/moderate violation(s), not failing:\n${formatViolations(minor)}`);
-  }
-  assert.equal(bad.length, 0, `axe-core found serious/critical violations on ${what}:\n${formatViolations(bad)}`);
-}
 
 // As in editions.test.mjs, but a foreign string that is part of one of this
 // edition's own strings is not counted (de "Profil" is in en "Profile").
@@ -349,7 +326,7 @@ describe('accounts', { timeout: 6 * 60_000 }, () => {
 
         // Register.
         await clickTo(page, registerLink, '/account/register');
-        await checkAxe(page, `/account/register (${ed})`);
+        await assertAccessible(page, `/account/register (${ed})`);
         await checkPurity(page, ed, '/account/register');
         await register(page, ed, reader);
         await checkPurity(page, ed, 'the registered page');
@@ -372,7 +349,7 @@ describe('accounts', { timeout: 6 * 60_000 }, () => {
           await clickTo(page, page.locator('section#discussion').getByRole('link', { name: cat.account_login_link, exact: true }), '/account/login');
           landing = article;
         }
-        await checkAxe(page, `/account/login (${ed})`);
+        await assertAccessible(page, `/account/login (${ed})`);
         await checkPurity(page, ed, '/account/login');
         await login(page, ed, reader, landing);
         await assertHeaderLoggedIn(page, ed, `${landing} after logging in`);
@@ -395,7 +372,7 @@ describe('accounts', { timeout: 6 * 60_000 }, () => {
         await clickTo(page, accountNav(page, ed).getByRole('link', { name: cat.account_settings_link, exact: true }), '/account/settings');
         await checkSettings(page, ed, reader, { confirmed: true });
         await assertHeaderLoggedIn(page, ed, 'settings page');
-        await checkAxe(page, `/account/settings (${ed})`);
+        await assertAccessible(page, `/account/settings (${ed})`);
         await checkPurity(page, ed, '/account/settings');
 
         // Log out by the header button.
@@ -439,7 +416,7 @@ describe('accounts', { timeout: 6 * 60_000 }, () => {
         srcX: [...document.images].filter((i) => i.getAttribute('src') === 'x').length,
       }));
       assert.deepEqual(imgs, { inMain: 0, withOnerror: 0, srcX: 0 }, 'the display name became markup on the settings page');
-      await checkAxe(page, `/account/settings (${ed}, name with markup)`);
+      await assertAccessible(page, `/account/settings (${ed}, name with markup)`);
 
       await gotoOk(page, `${server.baseURL}${articlePath[ed]}`);
       await assertHeaderLoggedIn(page, ed, 'article (logged in, unconfirmed)');

@@ -8,35 +8,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import {
-  ARTIFACTS_DIR, EDITIONS, startServer, launchBrowser, watchPage, formatProblems, settle,
-  runAxe, formatViolations, loadCatalogs, foreignStrings, findForeign, poll,
+  ARTIFACTS_DIR, EDITIONS, startServer, launchBrowser, formatProblems, settle, loadCatalogs,
+  foreignStrings, findForeign, poll, newReaderPage, gotoOk, assertAccessible,
 } from './server.mjs';
 
-const LOCALE = { de: 'de-DE', en: 'en-US', ru: 'ru-RU' };
 const TEST_TIMEOUT = 60_000;
 const NAME = 'editions';
 
 let server;
 let browser;
+const openPage = (ed, options) => newReaderPage(browser, ed, options);
 
-async function openPage(ed) {
-  const context = await browser.newContext({
-    locale: LOCALE[ed],
-    viewport: { width: 1280, height: 900 },
-  });
-  context.setDefaultTimeout(15_000);
-  const page = await context.newPage();
-  const problems = watchPage(page);
-  return { context, page, problems };
-}
 
-async function gotoOk(page, url) {
-  const res = await page.goto(url, { waitUntil: 'load' });
-  assert.ok(res, `no response for ${url}`);
-  assert.equal(res.status(), 200, `${url} answered ${res.status()}`);
-  await settle(page);
-  return res;
-}
 
 async function assertVisible(locator, what) {
   const n = await locator.count();
@@ -153,15 +136,6 @@ async function checkArticle(page, ed) {
   }
 }
 
-async function checkAxe(page, what) {
-  const violations = await runAxe(page);
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  const minor = violations.filter((v) => !bad.includes(v));
-  if (minor.length) {
-    console.log(`axe (${what}): ${minor.length} minor/moderate violation(s), not failing:\n${formatViolations(minor)}`);
-  }
-  assert.equal(bad.length, 0, `axe-core found serious/critical violations on ${what}:\n${formatViolations(bad)}`);
-}
 
 describe('editions', { timeout: 5 * 60_000 }, () => {
   before(async () => {
@@ -181,7 +155,7 @@ describe('editions', { timeout: 5 * 60_000 }, () => {
       try {
         await gotoOk(page, `${server.baseURL}/${ed}/`);
         await checkHome(page, ed);
-        await checkAxe(page, `/${ed}/`);
+        await assertAccessible(page, `/${ed}/`);
 
         const link = page.locator('section.top-stories article.teaser a.teaser-link').first();
         const target = new URL(await link.getAttribute('href'), page.url());
@@ -191,7 +165,7 @@ describe('editions', { timeout: 5 * 60_000 }, () => {
         ]);
         await settle(page);
         await checkArticle(page, ed);
-        await checkAxe(page, target.pathname);
+        await assertAccessible(page, target.pathname);
 
         assert.equal(problems.length, 0, `problems while loading /${ed}/ and ${target.pathname}:\n${formatProblems(problems)}`);
       } finally {

@@ -12,6 +12,7 @@
 //
 // Only Node >= 18.19 features are used here (Debian 12 ships Node 18).
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -449,6 +450,41 @@ export async function poll(fn, timeoutMs = 10_000, everyMs = 100) {
 export async function settle(page, ms = 2000) {
   await page.waitForLoadState('load');
   await page.waitForLoadState('networkidle', { timeout: ms }).catch(() => {});
+}
+
+// Browser locale per edition, so Accept-Language matches the edition read.
+export const LOCALE = { de: 'de-DE', en: 'en-US', ru: 'ru-RU' };
+
+// A fresh context (no cookies) and page as a reader of edition `ed` would
+// open it, with its problems recorded (see watchPage).
+export async function newReaderPage(browser, ed, {
+  viewport = { width: 1280, height: 900 }, javaScriptEnabled = true, timezoneId,
+} = {}) {
+  const context = await browser.newContext({ locale: LOCALE[ed], viewport, javaScriptEnabled, timezoneId });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  const problems = watchPage(page);
+  return { context, page, problems };
+}
+
+// Navigates, asserts a 200 and lets the page settle.
+export async function gotoOk(page, url, { settleMs = 2000 } = {}) {
+  const res = await page.goto(url, { waitUntil: 'load' });
+  assert.ok(res, `no response for ${url}`);
+  assert.equal(res.status(), 200, `${url} answered ${res.status()}`);
+  await settle(page, settleMs);
+  return res;
+}
+
+// Fails on serious or critical axe-core violations; logs the minor ones.
+export async function assertAccessible(page, what) {
+  const violations = await runAxe(page);
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const minor = violations.filter((v) => !bad.includes(v));
+  if (minor.length) {
+    console.log(`axe (${what}): ${minor.length} minor/moderate violation(s), not failing:\n${formatViolations(minor)}`);
+  }
+  assert.equal(bad.length, 0, `axe-core found serious/critical violations on ${what}:\n${formatViolations(bad)}`);
 }
 
 // --- mail outbox -------------------------------------------------------------

@@ -15,11 +15,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 
 import {
-  ARTIFACTS_DIR, startServer, launchBrowser, watchPage, formatProblems, settle,
-  runAxe, formatViolations, loadCatalogs, poll,
+  ARTIFACTS_DIR, startServer, launchBrowser, formatProblems, loadCatalogs, poll, newReaderPage,
+  gotoOk, assertAccessible,
 } from './server.mjs';
 
-const LOCALE = { de: 'de-DE', en: 'en-US', ru: 'ru-RU' };
 const TEST_TIMEOUT = 60_000;
 const RECONNECT_TIMEOUT = 35_000; // backoff with jitter after a restart
 const LIVE_TIMEOUT = 10_000;      // an entry posted -> shown on an open page
@@ -30,6 +29,7 @@ const BLOG = 'regionalwahl-live'; // the demo's German live blog
 
 let server;
 let browser;
+const openPage = (ed, options) => newReaderPage(browser, ed, options);
 let catalogs;
 let api; // for `server`
 
@@ -81,21 +81,7 @@ function makeApi(srv, token) {
 
 // --- pages -------------------------------------------------------------------
 
-async function openPage(ed, { viewport = { width: 1280, height: 900 }, javaScriptEnabled = true, timezoneId } = {}) {
-  const context = await browser.newContext({ locale: LOCALE[ed], viewport, javaScriptEnabled, timezoneId });
-  context.setDefaultTimeout(15_000);
-  const page = await context.newPage();
-  const problems = watchPage(page);
-  return { context, page, problems };
-}
 
-async function gotoOk(page, url) {
-  const res = await page.goto(url, { waitUntil: 'load' });
-  assert.ok(res, `no response for ${url}`);
-  assert.equal(res.status(), 200, `${url} answered ${res.status()}`);
-  await settle(page, 1000);
-  return res;
-}
 
 const BLOCK = '[data-ticker]';
 
@@ -221,15 +207,6 @@ async function scrollPastListTop(page, what) {
   assert.ok(now < 0, `${what}: could not scroll past the top of the list (list top at ${now}, was ${top}); page too short?`);
 }
 
-async function checkAxe(page, what) {
-  const violations = await runAxe(page);
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  const minor = violations.filter((v) => !bad.includes(v));
-  if (minor.length) {
-    console.log(`axe (${what}): ${minor.length} minor/moderate violation(s), not failing:\n${formatViolations(minor)}`);
-  }
-  assert.equal(bad.length, 0, `axe-core found serious/critical violations on ${what}:\n${formatViolations(bad)}`);
-}
 
 function assertNoProblems(problems, what, allowed = () => false) {
   const real = problems.filter((p) => !allowed(p));
@@ -616,7 +593,7 @@ describe('ticker', { timeout: 5 * 60_000 }, () => {
         await a.page.waitForTimeout(1000);
         assert.deepEqual(await listIds(a.page), [entry.id, ...before], `${path}: list after the live entry`);
         assert.deepEqual(await listIds(b.page), tickerBefore, '/de/ticker must not get the live blog\'s entry');
-        await checkAxe(a.page, path);
+        await assertAccessible(a.page, path);
         assertNoProblems(a.problems, path);
         assertNoProblems(b.problems, '/de/ticker');
       } finally {
@@ -632,11 +609,11 @@ describe('ticker', { timeout: 5 * 60_000 }, () => {
       await waitLive(page, 'de', '/de/ticker');
       const entry = await api.post('de', { title: 'Barrierefrei', body: 'Ein Eintrag mit [Link](https://example.org/).', pinned: true });
       assert.ok(await waitForEntries(page, [entry.id]), 'live entry');
-      await checkAxe(page, '/de/ticker');
+      await assertAccessible(page, '/de/ticker');
       // Oldest first: the demo's entries, one of them without a title.
       await gotoOk(page, `${server.baseURL}/de/ticker?order=oldest`);
       await waitLive(page, 'de', '/de/ticker?order=oldest');
-      await checkAxe(page, '/de/ticker?order=oldest');
+      await assertAccessible(page, '/de/ticker?order=oldest');
       assertNoProblems(problems, '/de/ticker');
     } finally {
       await context.close();
