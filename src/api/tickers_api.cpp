@@ -13,12 +13,6 @@ using net::Request;
 using net::Response;
 using nlohmann::json;
 
-namespace {
-
-constexpr int kMaxLimit = 100;
-
-}  // namespace
-
 void TickersApi::register_routes(net::Router& router) {
   auto add = [&](Method m, const char* path, Response (TickersApi::*fn)(Request&)) {
     router.add({m}, path, [this, fn](Request& r) { return (this->*fn)(r); });
@@ -86,7 +80,7 @@ Response TickersApi::list_entries(Request& req) {
   }
   if (auto l = req.query_param("limit")) {
     auto n = parse_id(*l);
-    if (!n || *n > kMaxLimit)
+    if (!n || *n > domain::max_entry_page)
       return error_response(400, "invalid", "limit must be between 1 and 100", "limit");
     q.limit = static_cast<int>(*n);
   }

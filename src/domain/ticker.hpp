@@ -58,6 +58,9 @@ struct EntryCursor {
   std::int64_t id = 0;
 };
 
+/// The most entries one page may hold.
+inline constexpr int max_entry_page = 100;
+
 struct EntryQuery {
   std::string ticker;
   EntryOrder order = EntryOrder::newest;

@@ -187,6 +187,8 @@ Result<void> TickerService::delete_entry(std::string_view ticker, std::int64_t i
 
 Result<EntryPage> TickerService::entries(const EntryQuery& query) {
   if (!exists(query.ticker)) return fail(ErrorCode::not_found, "no such ticker");
+  if (query.limit < 1 || query.limit > max_entry_page)
+    return fail(ErrorCode::invalid, "limit must be between 1 and 100", "limit");
   auto page = store_.tickers().entries(query);
   if (page)
     for (auto& e : page->items) link_article(e);

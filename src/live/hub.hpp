@@ -79,7 +79,8 @@ class Hub {
   /// to every subscriber. Called by the bus; returns quickly.
   void publish(const bus::Event& event);
 
-  /// The latest seq of a topic (0 before its first event); pages render it
+  /// The latest seq of a topic (HubOptions::seq_base before its first
+  /// event); pages render it
   /// so their script resumes from exactly what the page shows.
   std::uint64_t current_seq(std::string_view topic) const;
 

@@ -118,10 +118,14 @@ ParseResult parse_client_frame(std::string_view data, std::size_t max_payload, F
     len = 0;
     for (int i = 0; i < 8; ++i) len = (len << 8) | byte(2 + i);
     pos = 10;
+    // RFC 6455 5.2: the most significant bit of a 64-bit length must be 0.
+    if (len >> 63) return error(close_code::protocol_error, "bad payload length");
   }
   if (control && (len > 125 || !fin)) return error(close_code::protocol_error, "bad control frame");
   if (len > max_payload) return error(close_code::too_big, "message too big");
-  if (data.size() < pos + 4 + len) return {};
+  // Compared as a difference: len is at most max_payload, but pos + 4 + len
+  // could still wrap with a limit near SIZE_MAX.
+  if (data.size() < pos + 4 || data.size() - pos - 4 < len) return {};
   const std::uint8_t* mask = reinterpret_cast<const std::uint8_t*>(data.data() + pos);
   pos += 4;
   out.fin = fin;
