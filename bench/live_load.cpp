@@ -71,16 +71,16 @@ struct Options {
   int sources = 4;       // client addresses 127.0.0.2 .. 127.0.0.(K+1); 0: no bind
   int pid = 0;           // server pid for /proc sampling; 0: none
   bool json = false;
-  int threads = 1;                // receiver threads
-  int inflight = 256;             // connections being set up at once
-  int connect_timeout_ms = 60000; // for all subscribers to be subscribed
-  int idle_ms = 1500;             // silence that counts as idle
-  int idle_max_ms = 20000;        // give up waiting for idle after this
-  int drain_ms = 15000;           // wait for deliveries after the last POST
-  std::string perf_out;           // perf record -g -p PID -o FILE during publishing
-  std::string label;              // copied into the JSON result
-  int server_cpu = -1;            // CPU the server is pinned to: report how busy it was
-  int pad = 0;                    // extra characters in each entry's body (bigger frames)
+  int threads = 1;                 // receiver threads
+  int inflight = 256;              // connections being set up at once
+  int connect_timeout_ms = 60000;  // for all subscribers to be subscribed
+  int idle_ms = 1500;              // silence that counts as idle
+  int idle_max_ms = 20000;         // give up waiting for idle after this
+  int drain_ms = 15000;            // wait for deliveries after the last POST
+  std::string perf_out;            // perf record -g -p PID -o FILE during publishing
+  std::string label;               // copied into the JSON result
+  int server_cpu = -1;             // CPU the server is pinned to: report how busy it was
+  int pad = 0;                     // extra characters in each entry's body (bigger frames)
 };
 
 [[noreturn]] void usage(const char* msg) {
@@ -109,34 +109,57 @@ Options parse_options(int argc, char** argv) {
   };
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
-    if (a == "--host") o.host = need(i);
-    else if (a == "--port") o.port = to_int(need(i), "--port");
-    else if (a == "--path") o.path = need(i);
-    else if (a == "--subscribers") o.subscribers = to_int(need(i), "--subscribers");
-    else if (a == "--topic") o.topic = need(i);
-    else if (a == "--entries") o.entries = to_int(need(i), "--entries");
+    if (a == "--host")
+      o.host = need(i);
+    else if (a == "--port")
+      o.port = to_int(need(i), "--port");
+    else if (a == "--path")
+      o.path = need(i);
+    else if (a == "--subscribers")
+      o.subscribers = to_int(need(i), "--subscribers");
+    else if (a == "--topic")
+      o.topic = need(i);
+    else if (a == "--entries")
+      o.entries = to_int(need(i), "--entries");
     else if (a == "--rate") {
       const char* s = need(i);
       char* end = nullptr;
       o.rate = std::strtod(s, &end);
       if (!*s || *end || !(o.rate > 0)) usage("bad --rate");
-    } else if (a == "--token") o.token = need(i);
-    else if (a == "--publish-port") o.publish_port = to_int(need(i), "--publish-port");
-    else if (a == "--sources") o.sources = to_int(need(i), "--sources");
-    else if (a == "--pid") o.pid = to_int(need(i), "--pid");
-    else if (a == "--json") o.json = true;
-    else if (a == "--threads") o.threads = std::max(1, to_int(need(i), "--threads"));
-    else if (a == "--inflight") o.inflight = std::max(1, to_int(need(i), "--inflight"));
-    else if (a == "--connect-timeout-ms") o.connect_timeout_ms = to_int(need(i), a.data());
-    else if (a == "--idle-ms") o.idle_ms = to_int(need(i), a.data());
-    else if (a == "--idle-max-ms") o.idle_max_ms = to_int(need(i), a.data());
-    else if (a == "--drain-ms") o.drain_ms = to_int(need(i), a.data());
-    else if (a == "--perf") o.perf_out = need(i);
-    else if (a == "--label") o.label = need(i);
-    else if (a == "--server-cpu") o.server_cpu = to_int(need(i), "--server-cpu");
-    else if (a == "--pad") o.pad = to_int(need(i), "--pad");
-    else if (a == "-h" || a == "--help") usage(nullptr);
-    else usage((std::string("unknown option ") + argv[i]).c_str());
+    } else if (a == "--token")
+      o.token = need(i);
+    else if (a == "--publish-port")
+      o.publish_port = to_int(need(i), "--publish-port");
+    else if (a == "--sources")
+      o.sources = to_int(need(i), "--sources");
+    else if (a == "--pid")
+      o.pid = to_int(need(i), "--pid");
+    else if (a == "--json")
+      o.json = true;
+    else if (a == "--threads")
+      o.threads = std::max(1, to_int(need(i), "--threads"));
+    else if (a == "--inflight")
+      o.inflight = std::max(1, to_int(need(i), "--inflight"));
+    else if (a == "--connect-timeout-ms")
+      o.connect_timeout_ms = to_int(need(i), a.data());
+    else if (a == "--idle-ms")
+      o.idle_ms = to_int(need(i), a.data());
+    else if (a == "--idle-max-ms")
+      o.idle_max_ms = to_int(need(i), a.data());
+    else if (a == "--drain-ms")
+      o.drain_ms = to_int(need(i), a.data());
+    else if (a == "--perf")
+      o.perf_out = need(i);
+    else if (a == "--label")
+      o.label = need(i);
+    else if (a == "--server-cpu")
+      o.server_cpu = to_int(need(i), "--server-cpu");
+    else if (a == "--pad")
+      o.pad = to_int(need(i), "--pad");
+    else if (a == "-h" || a == "--help")
+      usage(nullptr);
+    else
+      usage((std::string("unknown option ") + argv[i]).c_str());
   }
   if (o.port <= 0 || o.port > 65535) usage("--port is required");
   if (o.publish_port == 0) o.publish_port = o.port;
@@ -208,10 +231,14 @@ std::string sha1(std::string_view data) {
     std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
     for (int i = 0; i < 80; ++i) {
       std::uint32_t f, k;
-      if (i < 20) f = (b & c) | (~b & d), k = 0x5A827999;
-      else if (i < 40) f = b ^ c ^ d, k = 0x6ED9EBA1;
-      else if (i < 60) f = (b & c) | (b & d) | (c & d), k = 0x8F1BBCDC;
-      else f = b ^ c ^ d, k = 0xCA62C1D6;
+      if (i < 20)
+        f = (b & c) | (~b & d), k = 0x5A827999;
+      else if (i < 40)
+        f = b ^ c ^ d, k = 0x6ED9EBA1;
+      else if (i < 60)
+        f = (b & c) | (b & d) | (c & d), k = 0x8F1BBCDC;
+      else
+        f = b ^ c ^ d, k = 0xCA62C1D6;
       std::uint32_t t = rol(a, 5) + f + e + k + w[i];
       e = d, d = c, c = rol(b, 30), b = a, a = t;
     }
@@ -388,19 +415,19 @@ struct Conn {
   bool fragmented = false;
   std::uint8_t frag_opcode = 0;
   int attempts = 0;
-  std::uint32_t source = 0;      // index of the source address
-  std::uint64_t sub_seq = 0;     // seq reported by "subscribed"
-  std::uint64_t last_seq = 0;    // last event seq received
-  std::uint32_t events = 0;      // events counted as delivered
-  std::string in;                // unparsed bytes
-  std::string out;               // bytes the kernel did not take yet
-  std::string frag;              // fragmented message being assembled
-  std::string accept;            // expected Sec-WebSocket-Accept
+  std::uint32_t source = 0;    // index of the source address
+  std::uint64_t sub_seq = 0;   // seq reported by "subscribed"
+  std::uint64_t last_seq = 0;  // last event seq received
+  std::uint32_t events = 0;    // events counted as delivered
+  std::string in;              // unparsed bytes
+  std::string out;             // bytes the kernel did not take yet
+  std::string frag;            // fragmented message being assembled
+  std::string accept;          // expected Sec-WebSocket-Accept
 };
 
 struct alignas(64) Counters {
   std::atomic<std::int64_t> subscribed{0};
-  std::atomic<std::int64_t> failed{0};      // gave up connecting/subscribing
+  std::atomic<std::int64_t> failed{0};  // gave up connecting/subscribing
   std::atomic<std::int64_t> delivered{0};
   std::atomic<std::int64_t> last_frame_ns{0};
 };
@@ -421,10 +448,10 @@ struct ThreadResult {
   std::int64_t foreign = 0;       // events without our "t=" body
   std::int64_t presence = 0;
   std::int64_t resync = 0;
-  std::int64_t errors = 0;        // {"type":"error"} messages
+  std::int64_t errors = 0;  // {"type":"error"} messages
   std::int64_t pings = 0;
   std::int64_t closed_by_server = 0;
-  std::int64_t eof = 0;           // connections that ended without a close frame
+  std::int64_t eof = 0;  // connections that ended without a close frame
   std::int64_t connect_errors = 0;
   std::int64_t handshake_errors = 0;
   std::int64_t retries = 0;
@@ -576,7 +603,8 @@ class Worker {
     if (c.out.empty()) {
       ssize_t n = ::send(c.fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n == static_cast<ssize_t>(data.size())) return;
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return lost(c, "send");
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        return lost(c, "send");
       if (n < 0) n = 0;
       c.out.assign(data.substr(static_cast<std::size_t>(n)));
       want_write(c, true);
@@ -613,8 +641,10 @@ class Worker {
       --inflight_;
     }
     c.state = State::closed;
-    if (why.rfind("connect", 0) == 0) ++res_.connect_errors;
-    else ++res_.handshake_errors;
+    if (why.rfind("connect", 0) == 0)
+      ++res_.connect_errors;
+    else
+      ++res_.handshake_errors;
     res_.error_samples[why]++;
     if (!fatal_resource && c.attempts < 5 && !sh_.stop.load()) {
       ++res_.retries;
@@ -698,8 +728,10 @@ class Worker {
       std::size_t v = at + kAccept.size();
       std::size_t e = head.find("\r\n", v);
       std::string_view value = head.substr(v, e == std::string_view::npos ? head.npos : e - v);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+        value.remove_suffix(1);
       ok = value == c.accept;
     }
     if (!ok) {
@@ -735,7 +767,8 @@ class Worker {
       } else if (len == 127) {
         if (avail < 10) break;
         len = 0;
-        for (int i = 0; i < 8; ++i) len = (len << 8) | static_cast<unsigned char>(data[pos + 2 + i]);
+        for (int i = 0; i < 8; ++i)
+          len = (len << 8) | static_cast<unsigned char>(data[pos + 2 + i]);
         hdr = 10;
       }
       if (masked) {
@@ -1042,13 +1075,14 @@ class Publisher {
     std::int64_t t = now_ns();
     if (pr_.first_ns == 0) pr_.first_ns = t;
     pr_.last_ns = t;
-    std::string body = "{\"title\":\"bench " + std::to_string(i + 1) + "\",\"body\":\"t=" +
-                       std::to_string(t) + (o_.pad > 0 ? " " : "") +
+    std::string body = "{\"title\":\"bench " + std::to_string(i + 1) +
+                       "\",\"body\":\"t=" + std::to_string(t) + (o_.pad > 0 ? " " : "") +
                        std::string(static_cast<std::size_t>(o_.pad), 'x') + "\"}";
-    std::string req = "POST /api/v1/tickers/" + ticker_ + "/entries HTTP/1.1\r\nHost: " + o_.host +
-                      ":" + std::to_string(o_.publish_port) + "\r\nAuthorization: Bearer " +
-                      o_.token + "\r\nContent-Type: application/json\r\nContent-Length: " +
-                      std::to_string(body.size()) + "\r\n\r\n" + body;
+    std::string req =
+        "POST /api/v1/tickers/" + ticker_ + "/entries HTTP/1.1\r\nHost: " + o_.host + ":" +
+        std::to_string(o_.publish_port) + "\r\nAuthorization: Bearer " + o_.token +
+        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n" + body;
     std::string_view d = req;
     while (!d.empty()) {
       ssize_t n = ::send(c.fd, d.data(), d.size(), MSG_NOSIGNAL);
@@ -1217,7 +1251,8 @@ int main(int argc, char** argv) {
     setrlimit(RLIMIT_NOFILE, &rl);
   }
   if (rl.rlim_cur < static_cast<rlim_t>(o.subscribers) + 64) {
-    std::fprintf(stderr, "live_load: open files limit %llu is too low for %d subscribers (ulimit -n)\n",
+    std::fprintf(stderr,
+                 "live_load: open files limit %llu is too low for %d subscribers (ulimit -n)\n",
                  static_cast<unsigned long long>(rl.rlim_cur), o.subscribers);
     return 1;
   }
@@ -1226,7 +1261,8 @@ int main(int argc, char** argv) {
   sh.opt = &o;
   sh.server.sin_family = AF_INET;
   sh.server.sin_port = htons(static_cast<std::uint16_t>(o.port));
-  if (inet_pton(AF_INET, o.host.c_str(), &sh.server.sin_addr) != 1) usage("--host must be an IPv4 address");
+  if (inet_pton(AF_INET, o.host.c_str(), &sh.server.sin_addr) != 1)
+    usage("--host must be an IPv4 address");
   for (int i = 0; i < o.sources; ++i) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -1250,7 +1286,8 @@ int main(int argc, char** argv) {
   int first = 0;
   for (int i = 0; i < T; ++i) {
     int count = o.subscribers / T + (i < o.subscribers % T ? 1 : 0);
-    workers.push_back(std::make_unique<Worker>(sh, ctrs[static_cast<std::size_t>(i)], i, count, first));
+    workers.push_back(
+        std::make_unique<Worker>(sh, ctrs[static_cast<std::size_t>(i)], i, count, first));
     first += count;
   }
   auto sum = [&](auto member) {
@@ -1270,8 +1307,8 @@ int main(int argc, char** argv) {
   std::int64_t subscribed = sum(&Counters::subscribed);
   std::int64_t t_connected = now_ns();
   double connect_s = (t_connected - t_start) / 1e9;
-  log("%lld/%d subscribed in %.2f s (%lld gave up)", static_cast<long long>(subscribed), o.subscribers,
-        connect_s, static_cast<long long>(sum(&Counters::failed)));
+  log("%lld/%d subscribed in %.2f s (%lld gave up)", static_cast<long long>(subscribed),
+      o.subscribers, connect_s, static_cast<long long>(sum(&Counters::failed)));
 
   // Phase 2: idle (no frame for idle_ms), then memory.
   std::int64_t idle_deadline = now_ns() + std::int64_t(o.idle_max_ms) * 1'000'000;
@@ -1414,15 +1451,15 @@ int main(int argc, char** argv) {
   kv("seq_gaps", std::to_string(all.out_of_order));
   kv("foreign_events", std::to_string(all.foreign));
   kv("latency_ms", "{\"p50\":" + fmt(ms(pct(all.latencies_ns, 50))) +
-                       ",\"p99\":" + fmt(ms(pct(all.latencies_ns, 99))) +
-                       ",\"max\":" + fmt(all.latencies_ns.empty() ? 0 : ms(all.latencies_ns.back())) +
+                       ",\"p99\":" + fmt(ms(pct(all.latencies_ns, 99))) + ",\"max\":" +
+                       fmt(all.latencies_ns.empty() ? 0 : ms(all.latencies_ns.back())) +
                        ",\"mean\":" + fmt(ms(mean)) + "}");
   kv("server_cpu_us", fmt(cpu_us, 0));
   kv("cpu_us_per_delivery", fmt(cpu_per_delivery, 4));
   kv("clk_tck", std::to_string(clk));
   auto tv_us = [](const timeval& tv) { return tv.tv_sec * 1e6 + tv.tv_usec; };
-  double self_us = tv_us(self1.ru_utime) + tv_us(self1.ru_stime) - tv_us(self0.ru_utime) -
-                   tv_us(self0.ru_stime);
+  double self_us =
+      tv_us(self1.ru_utime) + tv_us(self1.ru_stime) - tv_us(self0.ru_utime) - tv_us(self0.ru_stime);
   kv("loadgen_cpu_us", fmt(self_us, 0));
   kv("measure_seconds", fmt((t_done - pub_start) / 1e9, 3));
   // How busy the server's core was while measuring, and how much of that
@@ -1469,15 +1506,16 @@ int main(int argc, char** argv) {
   } else {
     std::printf("subscribers   %lld/%d subscribed in %.2f s (gave up: %lld, retries: %lld)\n",
                 static_cast<long long>(subscribed), o.subscribers, connect_s,
-                static_cast<long long>(sum(&Counters::failed)), static_cast<long long>(all.retries));
+                static_cast<long long>(sum(&Counters::failed)),
+                static_cast<long long>(all.retries));
     std::printf("published     %d/%d entries in %.2f s (%.2f/s), POST p50 %.2f ms p99 %.2f ms\n",
                 pr.ok, o.entries, pub_s, achieved_rate, ms(pct(posts, 50)), ms(pct(posts, 99)));
     std::printf("delivered     %lld of %lld, lost %lld, duplicates %lld, seq gaps %lld\n",
                 static_cast<long long>(all.delivered), static_cast<long long>(expected),
                 static_cast<long long>(lost), static_cast<long long>(all.duplicates),
                 static_cast<long long>(all.out_of_order));
-    std::printf("latency       p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", ms(pct(all.latencies_ns, 50)),
-                ms(pct(all.latencies_ns, 99)),
+    std::printf("latency       p50 %.2f ms  p99 %.2f ms  max %.2f ms\n",
+                ms(pct(all.latencies_ns, 50)), ms(pct(all.latencies_ns, 99)),
                 all.latencies_ns.empty() ? 0.0 : ms(all.latencies_ns.back()));
     std::printf("server cpu    %.0f us, %.3f us per delivery\n", cpu_us, cpu_per_delivery);
     std::printf("server memory fresh %ld KiB, idle %ld KiB: %.0f bytes per idle subscriber\n",
