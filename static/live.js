@@ -16,6 +16,7 @@ function start(el) {
   const lang = el.dataset.lang || document.documentElement.lang;
   const limit = Number(el.dataset.limit) || 20;
   const list = el.querySelector('.ticker-list');
+  const pinnedList = el.querySelector('.ticker-pinned');
   const indicator = el.querySelector('.live-indicator');
   const counter = el.querySelector('.ticker-new');
   const empty = el.querySelector('.ticker-empty');
@@ -45,10 +46,11 @@ function start(el) {
     return list.querySelector(`[data-id="${id}"]`) !== null;
   }
 
-  function render(entry) {
+  // `anchor` prefixes the element id: a pinned entry is on the page twice.
+  function render(entry, anchor = 'entry-') {
     const li = document.createElement('li');
     li.className = 'ticker-entry' + (entry.breaking ? ' breaking' : '') + (entry.pinned ? ' pinned' : '');
-    li.id = `entry-${entry.id}`;
+    li.id = `${anchor}${entry.id}`;
     li.dataset.id = String(entry.id);
     const time = document.createElement('time');
     time.dateTime = entry.created_at;
@@ -105,6 +107,27 @@ function start(el) {
     return li;
   }
 
+  // Pinned entries stand above the list, newest first, as the server renders
+  // them (at most MAX_PINNED, as /api/v1/tickers/{id}/pinned returns).
+  const MAX_PINNED = 10;
+  const newerFirst = (a, b) => Date.parse(b.created_at) - Date.parse(a.created_at) || b.id - a.id;
+
+  function pinnedEntryOf(li) {
+    return { id: Number(li.dataset.id), created_at: li.querySelector('time').dateTime };
+  }
+
+  function syncPinned(entry) {
+    if (!pinnedList) return;
+    pinnedList.querySelector(`:scope > [data-id="${entry.id}"]`)?.remove();
+    if (entry.pinned) {
+      const li = render(entry, 'pinned-');
+      const later = [...pinnedList.children].find((other) => newerFirst(entry, pinnedEntryOf(other)) < 0);
+      pinnedList.insertBefore(li, later || null);
+      while (pinnedList.children.length > MAX_PINNED) pinnedList.lastElementChild.remove();
+    }
+    pinnedList.hidden = pinnedList.children.length === 0;
+  }
+
   function scrolledAway() {
     return list.getBoundingClientRect().top < 0;
   }
@@ -132,6 +155,7 @@ function start(el) {
       return;
     }
     if (shown(entry.id) || pending.some((p) => p.id === entry.id)) return;
+    syncPinned(entry);
     if (empty) empty.hidden = true;
     if (order === 'oldest') {
       // New entries belong at the end; while later pages are still to be
@@ -148,6 +172,7 @@ function start(el) {
   }
 
   function updated(entry) {
+    syncPinned(entry);
     const old = list.querySelector(`[data-id="${entry.id}"]`);
     if (old) old.replaceWith(render(entry));
     const i = pending.findIndex((p) => p.id === entry.id);
@@ -155,9 +180,16 @@ function start(el) {
   }
 
   function deleted(data) {
+    syncPinned({ id: data.id, pinned: false });
     list.querySelector(`[data-id="${data.id}"]`)?.remove();
     pending = pending.filter((p) => p.id !== data.id);
     updateCounter();
+  }
+
+  async function fetchPinned() {
+    const res = await fetch(`/api/v1/tickers/${encodeURIComponent(ticker)}/pinned`);
+    if (!res.ok) throw new Error(`pinned entries: HTTP ${res.status}`);
+    return (await res.json()).items;
   }
 
   async function fetchPage(cursor) {
@@ -193,8 +225,12 @@ function start(el) {
   async function reload() {
     reloading = true;
     try {
-      const page = await fetchPage(null);
-      list.replaceChildren(...page.items.map(render));
+      const [page, pinned] = await Promise.all([fetchPage(null), pinnedList ? fetchPinned() : []]);
+      list.replaceChildren(...page.items.map((entry) => render(entry)));
+      if (pinnedList) {
+        pinnedList.replaceChildren(...pinned.map((entry) => render(entry, 'pinned-')));
+        pinnedList.hidden = pinned.length === 0;
+      }
       pending = [];
       if (empty) empty.hidden = page.items.length > 0;
       setMore(page.next_cursor);

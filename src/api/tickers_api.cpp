@@ -22,6 +22,7 @@ void TickersApi::register_routes(net::Router& router) {
   add(Method::get, "/api/v1/tickers/{id}/entries", &TickersApi::list_entries);
   add(Method::post, "/api/v1/tickers/{id}/entries", &TickersApi::post_entry);
   add(Method::get, "/api/v1/tickers/{id}/entries/{entry}", &TickersApi::get_entry);
+  add(Method::get, "/api/v1/tickers/{id}/pinned", &TickersApi::list_pinned);
   add(Method::patch, "/api/v1/tickers/{id}/entries/{entry}", &TickersApi::patch_entry);
   add(Method::del, "/api/v1/tickers/{id}/entries/{entry}", &TickersApi::delete_entry);
 }
@@ -92,6 +93,15 @@ Response TickersApi::list_entries(Request& req) {
       {"items", items},
       {"next_cursor", page->next ? json(domain::encode_entry_cursor(*page->next)) : json(nullptr)}};
   return json_response(200, out.dump());
+}
+
+Response TickersApi::list_pinned(Request& req) {
+  if (!req.query.empty()) return error_response(400, "invalid", "no parameters are accepted");
+  auto pinned = tickers_.pinned(req.param("id"));
+  if (!pinned) return error_response(pinned.error());
+  json items = json::array();
+  for (const auto& e : *pinned) items.push_back(entry_json(e));
+  return json_response(200, json{{"items", items}}.dump());
 }
 
 Response TickersApi::post_entry(Request& req) {

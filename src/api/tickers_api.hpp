@@ -27,6 +27,7 @@ class TickersApi {
   net::Response list_tickers(net::Request& req);
   net::Response create_live_blog(net::Request& req);
   net::Response list_entries(net::Request& req);
+  net::Response list_pinned(net::Request& req);
   net::Response post_entry(net::Request& req);
   net::Response get_entry(net::Request& req);
   net::Response patch_entry(net::Request& req);

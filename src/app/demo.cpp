@@ -34,6 +34,7 @@ Result<void> post_demo_entries(domain::TickerService& tickers, const json& entri
     in.title = text.value("title", "");
     in.body = text.at("body").get<std::string>();
     in.breaking = e->value("breaking", false);
+    in.pinned = e->value("pinned", false);
     if (e->contains("story") && ids.contains((*e)["story"]) && ids[(*e)["story"]].contains(ed))
       in.article_id = std::optional<std::int64_t>(ids[(*e)["story"]][ed]);
     if (auto r = tickers.post_entry(ticker, in); !r)

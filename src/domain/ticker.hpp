@@ -60,6 +60,9 @@ struct EntryCursor {
 
 /// The most entries one page may hold.
 inline constexpr int max_entry_page = 100;
+/// The most pinned entries shown above a ticker (the newest of them): pins
+/// are for the few entries a reader must not miss.
+inline constexpr int max_pinned_entries = 10;
 
 struct EntryQuery {
   std::string ticker;

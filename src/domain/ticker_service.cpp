@@ -196,6 +196,7 @@ Result<EntryPage> TickerService::entries(const EntryQuery& query) {
 }
 
 Result<std::vector<TickerEntry>> TickerService::pinned(std::string_view ticker) {
+  if (!exists(ticker)) return fail(ErrorCode::not_found, "no such ticker");
   auto items = store_.tickers().pinned(ticker);
   if (items)
     for (auto& e : *items) link_article(e);

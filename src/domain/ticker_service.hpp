@@ -59,6 +59,8 @@ class TickerService {
   Result<void> delete_entry(std::string_view ticker, std::int64_t id);
   Result<TickerEntry> entry(std::string_view ticker, std::int64_t id);
   Result<EntryPage> entries(const EntryQuery& query);
+  /// The pinned entries, newest first (at most max_pinned_entries);
+  /// not_found for an unknown ticker.
   Result<std::vector<TickerEntry>> pinned(std::string_view ticker);
 
   /// The edition a ticker belongs to (its own code, or its live blog's edition).

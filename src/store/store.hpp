@@ -138,7 +138,7 @@ class TickerRepository {
   virtual Result<void> delete_entry(std::int64_t id) = 0;
   /// A page of a ticker, ordered by (created_at, id) in the query's order.
   virtual Result<domain::EntryPage> entries(const domain::EntryQuery& query) = 0;
-  /// The pinned entries of a ticker, newest first.
+  /// The pinned entries of a ticker, newest first, at most max_pinned_entries.
   virtual Result<std::vector<domain::TickerEntry>> pinned(std::string_view ticker) = 0;
 };
 

@@ -312,6 +312,32 @@ Response Pages::media(Request& req) {
   return r;
 }
 
+namespace {
+// One entry as the ticker_entry partial renders it; `anchor` prefixes the
+// element id (an entry can be on the page twice: pinned and in the stream).
+nlohmann::json ticker_entry_model(const domain::TickerEntry& e, const Catalog& cat,
+                                  std::string_view anchor) {
+  nlohmann::json j = {{"id", e.id},
+                      {"anchor", std::string(anchor) + std::to_string(e.id)},
+                      {"title", e.title.empty() ? nlohmann::json(false) : nlohmann::json(e.title)},
+                      {"body_html", e.body_html},
+                      {"breaking", e.breaking},
+                      {"pinned", e.pinned},
+                      {"created_iso", format_rfc3339(e.created_at)},
+                      {"created_text", cat.format_datetime(e.created_at)},
+                      {"article_path", e.article_path.empty() ? nlohmann::json(false)
+                                                              : nlohmann::json(e.article_path)},
+                      {"image", false}};
+  if (e.image)
+    j["image"] = {{"url", e.image->url},
+                  {"caption", e.image->caption},
+                  {"credit", e.image->credit},
+                  {"width", e.image->width},
+                  {"height", e.image->height}};
+  return j;
+}
+}  // namespace
+
 nlohmann::json Pages::ticker_model(const std::string& ed, const Catalog& cat,
                                    const std::string& ticker, const std::string& heading,
                                    domain::EntryOrder order,
@@ -336,26 +362,17 @@ nlohmann::json Pages::ticker_model(const std::string& ed, const Catalog& cat,
   m["oldest_href"] = page_href + "?order=oldest";
   m["all_href"] = on_own_page ? nlohmann::json(false) : nlohmann::json(page_href);
   m["entries"] = nlohmann::json::array();
-  for (const auto& e : entries->items) {
-    nlohmann::json j = {
-        {"id", e.id},
-        {"title", e.title.empty() ? nlohmann::json(false) : nlohmann::json(e.title)},
-        {"body_html", e.body_html},
-        {"breaking", e.breaking},
-        {"pinned", e.pinned},
-        {"created_iso", format_rfc3339(e.created_at)},
-        {"created_text", cat.format_datetime(e.created_at)},
-        {"article_path",
-         e.article_path.empty() ? nlohmann::json(false) : nlohmann::json(e.article_path)},
-        {"image", false}};
-    if (e.image)
-      j["image"] = {{"url", e.image->url},
-                    {"caption", e.image->caption},
-                    {"credit", e.image->credit},
-                    {"width", e.image->width},
-                    {"height", e.image->height}};
-    m["entries"].push_back(std::move(j));
+  for (const auto& e : entries->items) m["entries"].push_back(ticker_entry_model(e, cat, "entry-"));
+  // Pinned entries stand above the first page, in either order; the stream
+  // keeps them in their place too, so the anchors differ.
+  m["pinned_entries"] = nlohmann::json::array();
+  if (!cursor) {
+    auto pinned = d_.tickers.pinned(ticker);
+    if (!pinned) throw std::runtime_error("store read failed for the pinned entries");
+    for (const auto& e : *pinned)
+      m["pinned_entries"].push_back(ticker_entry_model(e, cat, "pinned-"));
   }
+  m["has_pinned"] = !m["pinned_entries"].empty();
   m["empty"] = entries->items.empty() && !cursor;
   if (entries->next) {
     std::string c = domain::encode_entry_cursor(*entries->next);

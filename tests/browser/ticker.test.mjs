@@ -62,6 +62,20 @@ function makeApi(srv, token) {
       assert.equal(r.status, 200, `GET entries of ${ticker}: ${r.status} ${r.text}`);
       return r.json;
     },
+    async patch(ticker, id, fields) {
+      const r = await call('PATCH', `/api/v1/tickers/${encodeURIComponent(ticker)}/entries/${id}`, fields);
+      assert.equal(r.status, 200, `PATCH entry ${id} of ${ticker}: ${r.status} ${r.text}`);
+      return r.json;
+    },
+    async remove(ticker, id) {
+      const r = await call('DELETE', `/api/v1/tickers/${encodeURIComponent(ticker)}/entries/${id}`);
+      assert.equal(r.status, 204, `DELETE entry ${id} of ${ticker}: ${r.status} ${r.text}`);
+    },
+    async pinnedIds(ticker) {
+      const r = await call('GET', `/api/v1/tickers/${encodeURIComponent(ticker)}/pinned`);
+      assert.equal(r.status, 200, `GET pinned of ${ticker}: ${r.status} ${r.text}`);
+      return r.json.items.map((e) => e.id);
+    },
     async ids(ticker, opts) {
       return (await this.entries(ticker, opts)).items.map((e) => e.id);
     },
@@ -107,6 +121,24 @@ async function waitLive(page, ed, what, timeoutMs = 15_000) {
 // The ids of the entries in the ticker list, top to bottom.
 async function listIds(page) {
   return page.locator(`${BLOCK} .ticker-list > li`).evaluateAll((els) => els.map((e) => Number(e.dataset.id)));
+}
+
+// The ids in the pinned list above the ticker, top to bottom; [] when the
+// list is hidden (it must then be empty too).
+async function pinnedIds(page) {
+  const list = page.locator(`${BLOCK} .ticker-pinned`);
+  const ids = await list.locator(':scope > li').evaluateAll((els) => els.map((e) => Number(e.dataset.id)));
+  const visible = await list.isVisible();
+  assert.equal(visible, ids.length > 0, `pinned list visible (${visible}) with ${ids.length} entries`);
+  return ids;
+}
+
+async function waitForPinned(page, want, what) {
+  const got = await poll(async () => {
+    const ids = await pinnedIds(page);
+    return JSON.stringify(ids) === JSON.stringify(want) ? ids : null;
+  }, LIVE_TIMEOUT);
+  assert.deepEqual(got || await pinnedIds(page), want, `${what}: pinned list`);
 }
 
 function duplicates(ids) {
@@ -333,6 +365,56 @@ describe('ticker', { timeout: 5 * 60_000 }, () => {
         }
         assertNoProblems(a.problems, '/de/ticker');
         assertNoProblems(b.problems, '/de/');
+      } finally {
+        await a.context.close();
+        await b.context.close();
+      }
+    });
+
+  it('de: a pinned entry shows above the list at once; unpinned or deleted, it goes',
+    { timeout: TEST_TIMEOUT }, async () => {
+      const a = await openPage('de');
+      const b = await openPage('de');
+      try {
+        await gotoOk(a.page, `${server.baseURL}/de/ticker`);
+        await gotoOk(b.page, `${server.baseURL}/de/ticker?order=oldest`);
+        await waitLive(a.page, 'de', '/de/ticker');
+        await waitLive(b.page, 'de', '/de/ticker?order=oldest');
+        const before = await api.pinnedIds('de');
+        for (const p of [a.page, b.page]) assert.deepEqual(await pinnedIds(p), before, 'pinned list as rendered');
+
+        const first = await api.post('de', { title: 'Was wir wissen', body: 'Die wichtigsten Fakten.', pinned: true });
+        const second = await api.post('de', { body: 'Eine gewöhnliche Meldung.' });
+        for (const [p, what] of [[a.page, 'newest first'], [b.page, 'oldest first']]) {
+          await waitForPinned(p, [first.id, ...before], `${what}, after a pinned post`);
+          const badge = p.locator(`${BLOCK} .ticker-pinned #pinned-${first.id} .badge`);
+          assert.equal(await badge.textContent(), catalogs.de.ticker_pinned, `${what}: pinned badge`);
+        }
+        assert.ok(await waitForEntries(a.page, [first.id, second.id]), 'both entries in the stream too');
+
+        await api.patch('de', second.id, { pinned: true });
+        for (const p of [a.page, b.page]) await waitForPinned(p, [second.id, first.id, ...before], 'newest pin on top');
+        await api.patch('de', first.id, { pinned: false });
+        for (const p of [a.page, b.page]) await waitForPinned(p, [second.id, ...before], 'after unpinning');
+        await api.remove('de', second.id);
+        for (const p of [a.page, b.page]) await waitForPinned(p, before, 'after deleting');
+        assert.deepEqual(await api.pinnedIds('de'), before);
+
+        // Every element id on the page is unique (an entry pinned and in the
+        // stream has two anchors), and a reload shows what the live page showed.
+        await api.patch('de', first.id, { pinned: true });
+        await waitForPinned(a.page, [first.id, ...before], 'pinned again');
+        const dupIds = await a.page.evaluate(() => {
+          const seen = [...document.querySelectorAll('[id]')].map((e) => e.id);
+          return seen.filter((id, i) => seen.indexOf(id) !== i);
+        });
+        assert.deepEqual(dupIds, [], 'duplicate element ids');
+        await gotoOk(a.page, `${server.baseURL}/de/ticker`);
+        assert.deepEqual(await pinnedIds(a.page), [first.id, ...before], 'server-rendered after a reload');
+        await api.patch('de', first.id, { pinned: false });
+        await waitForPinned(a.page, before, 'unpinned at the end');
+        assertNoProblems(a.problems, '/de/ticker');
+        assertNoProblems(b.problems, '/de/ticker?order=oldest');
       } finally {
         await a.context.close();
         await b.context.close();

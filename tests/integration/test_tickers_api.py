@@ -217,6 +217,71 @@ def test_entry_of_another_ticker_is_404(server, editor_token, blog, unchanged):
 
 
 # --------------------------------------------------------------------------
+# Pinned entries
+# --------------------------------------------------------------------------
+
+
+def pinned_on_page(srv, path) -> list[int]:
+    """Entry ids in the page's pinned list (empty when the list is hidden)."""
+    html = srv.get(path).text
+    m = re.search(r'<ol class="ticker-pinned"[^>]*?( hidden)?>(.*?)</ol>', html, re.S)
+    assert m, f"no pinned list on {path}"
+    found = [int(i) for i in re.findall(r'id="pinned-(\d+)" data-id="\d+"', m.group(2))]
+    assert not (m.group(1) and found), "a hidden pinned list with entries"
+    return found
+
+
+def test_pinned_entries_newest_first_on_the_api_and_above_the_page(server, editor_token):
+    slug = create_blog(server, editor_token, "pinned-blog")["id"]
+    assert server.get(f"/api/v1/tickers/{slug}/pinned").json() == {"items": []}
+    assert pinned_on_page(server, f"/de/live/{slug}") == []
+    first = post_entry(server, editor_token, slug, "Wichtig.", pinned=True)
+    post_entry(server, editor_token, slug, "Nebenbei.")
+    second = post_entry(server, editor_token, slug, "Noch wichtiger.", pinned=True)
+    r = server.get(f"/api/v1/tickers/{slug}/pinned")
+    assert r.status == 200, r
+    assert ids(r.json()["items"]) == [second["id"], first["id"]]
+    assert r.json()["items"][0] == second
+    # Above the first page in either order, and still in the stream.
+    for path in (f"/de/live/{slug}", f"/de/live/{slug}?order=oldest"):
+        assert pinned_on_page(server, path) == [second["id"], first["id"]], path
+        assert f'id="entry-{first["id"]}"' in server.get(path).text, path
+    # Unpinned, it leaves the list; deleted, too.
+    r = server.request("PATCH", f"/api/v1/tickers/{slug}/entries/{first['id']}", token=editor_token,
+                       json_body={"pinned": False})
+    assert r.status == 200, r
+    assert ids(server.get(f"/api/v1/tickers/{slug}/pinned").json()["items"]) == [second["id"]]
+    r = server.request("DELETE", f"/api/v1/tickers/{slug}/entries/{second['id']}", token=editor_token)
+    assert r.status == 204, r
+    assert server.get(f"/api/v1/tickers/{slug}/pinned").json() == {"items": []}
+    assert pinned_on_page(server, f"/de/live/{slug}") == []
+
+
+def test_at_most_ten_pinned_entries_are_shown(server, editor_token):
+    slug = create_blog(server, editor_token, "many-pins-blog")["id"]
+    pinned = [post_entry(server, editor_token, slug, f"Pin {i}.", pinned=True) for i in range(12)]
+    newest_ten = list(reversed(ids(pinned)))[:10]
+    assert ids(server.get(f"/api/v1/tickers/{slug}/pinned").json()["items"]) == newest_ten
+    assert pinned_on_page(server, f"/de/live/{slug}") == newest_ten
+
+
+def test_pinned_list_is_only_above_the_first_page(server, editor_token):
+    slug = create_blog(server, editor_token, "pins-first-page-blog")["id"]
+    post_entry(server, editor_token, slug, "Angeheftet.", pinned=True)
+    for i in range(25):
+        post_entry(server, editor_token, slug, f"Eintrag {i}.")
+    cursor = server.get(f"/api/v1/tickers/{slug}/entries?limit=20").json()["next_cursor"]
+    assert cursor
+    assert len(pinned_on_page(server, f"/de/live/{slug}")) == 1
+    assert pinned_on_page(server, f"/de/live/{slug}?{urlencode({'cursor': cursor})}") == []
+
+
+def test_pinned_of_unknown_ticker_is_404_and_parameters_400(server):
+    assert_error(server.get("/api/v1/tickers/no-such-blog/pinned"), 404, "not_found")
+    assert_error(server.get("/api/v1/tickers/de/pinned?limit=5"), 400, "invalid")
+
+
+# --------------------------------------------------------------------------
 # Posting, editing, deleting
 # --------------------------------------------------------------------------
 

@@ -200,9 +200,9 @@ Result<std::vector<TickerEntry>> SqliteTickerRepository::pinned(std::string_view
   auto db = pool_.reader();
   auto st = db->prepare(ENTRY_COLUMNS
                         "WHERE ticker = ? AND pinned = 1 ORDER BY created_at DESC, id DESC "
-                        "LIMIT 10");
+                        "LIMIT ?");
   if (!st) return std::unexpected(st.error());
-  st->bind(1, ticker);
+  st->bind(1, ticker).bind(2, domain::max_pinned_entries);
   return read_all<TickerEntry>(*st, read_entry);
 }
 

@@ -421,6 +421,20 @@ TEST_F(TickerServiceTest, PinningReportsAnUpdateAndListsPinnedEntriesNewestFirst
   EXPECT_EQ(ids_of(service.pinned("de").value()), (std::vector<std::int64_t>{first.id}));
 }
 
+TEST_F(TickerServiceTest, PinnedShowsTheNewestTenOfAKnownTicker) {
+  std::vector<std::int64_t> pinned;
+  for (int i = 0; i < domain::max_pinned_entries + 2; ++i) {
+    TickerEntryInput in = body("pin " + std::to_string(i));
+    in.pinned = true;
+    pinned.push_back(service.post_entry("de", in).value().id);
+  }
+  std::vector<std::int64_t> newest(pinned.rbegin(), pinned.rbegin() + domain::max_pinned_entries);
+  EXPECT_EQ(ids_of(service.pinned("de").value()), newest);
+  auto unknown = service.pinned("no-such-ticker");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ErrorCode::not_found);
+}
+
 TEST_F(TickerServiceTest, DeletingRemovesTheEntryAndReportsWhatItWas) {
   auto keep = post("de", "keep");
   auto gone = post("de", "gone");
