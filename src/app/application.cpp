@@ -322,6 +322,7 @@ int Application::serve() {
   opts.idle_timeout = std::chrono::milliseconds(c.server_idle_timeout_ms);
   opts.shutdown_timeout = std::chrono::milliseconds(c.server_shutdown_timeout_ms);
   opts.access_log = c.log_access;
+  opts.trusted_proxies = net::TrustedProxies::parse(c.server_trusted_proxies).value();
   server = std::make_unique<net::Server>(opts, router, *metrics, pool);
   std::string address;
   try {

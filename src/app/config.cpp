@@ -10,6 +10,7 @@
 #include "domain/editions.hpp"
 #include "mail/address.hpp"
 #include "mail/smtp/smtp_options.hpp"
+#include "net/trusted_proxies.hpp"
 
 namespace depesche::app {
 namespace {
@@ -45,6 +46,8 @@ const std::vector<Option>& options() {
        "idle keep-alive connections close after this"},
       {"server", "shutdown_timeout_ms", &Config::server_shutdown_timeout_ms, 0, 3'600'000,
        "in-flight requests get this long on shutdown"},
+      {"server", "trusted_proxies", &Config::server_trusted_proxies, 0, 0,
+       "proxies (addresses, CIDR networks) whose X-Forwarded-For names the client"},
       {"data", "dir", &Config::data_dir, 0, 0,
        "directory for the SQLite database, media and mail outbox"},
       {"store", "url", &Config::store_url, 0, 0,
@@ -252,6 +255,8 @@ Result<void> validate(Config& c) {
     return fail(ErrorCode::invalid, "mail.from: '" + c.mail_from + "' holds no valid address");
   if (c.mail_retry_max_ms < c.mail_retry_first_ms)
     return fail(ErrorCode::invalid, "mail.retry_max_ms: must not be below mail.retry_first_ms");
+  if (auto proxies = net::TrustedProxies::parse(c.server_trusted_proxies); !proxies)
+    return fail(ErrorCode::invalid, "server.trusted_proxies: " + proxies.error().message);
   while (!c.server_public_url.empty() && c.server_public_url.back() == '/')
     c.server_public_url.pop_back();
   if (!c.server_public_url.empty() && !c.server_public_url.starts_with("http://") &&

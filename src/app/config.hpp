@@ -22,6 +22,7 @@ struct Config {
   std::int64_t server_read_timeout_ms = 10'000;
   std::int64_t server_idle_timeout_ms = 60'000;
   std::int64_t server_shutdown_timeout_ms = 10'000;
+  std::vector<std::string> server_trusted_proxies;  // addresses and CIDR networks
   // [data]
   std::string data_dir = "./data";
   // [store]

@@ -414,7 +414,17 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
           parse_method(std::string_view(msg.method_string().data(), msg.method_string().size()));
       req.target.assign(msg.target().data(), msg.target().size());
       req.request_id = next_request_id();
-      req.remote_address = remote;
+      if (opts.trusted_proxies.empty()) {
+        req.remote_address = remote;
+      } else {
+        std::string forwarded;
+        auto [first, last] = msg.equal_range("X-Forwarded-For");
+        for (auto f = first; f != last; ++f) {
+          if (!forwarded.empty()) forwarded += ',';
+          forwarded.append(f->value().data(), f->value().size());
+        }
+        req.remote_address = opts.trusted_proxies.client_address(remote, forwarded);
+      }
       std::string_view target = origin_form(req.target);
       auto qpos = target.find('?');
       std::string_view raw_path = target.substr(0, qpos);
@@ -458,7 +468,7 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
                                    {"method", "GET"},
                                    {"path", req.path},
                                    {"status", 101},
-                                   {"remote", remote}});
+                                   {"remote", req.remote_address}});
             up->adopt(fd, req, std::move(leftover));
             co_return;
           }
@@ -522,7 +532,7 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
                            {"status", res.status},
                            {"bytes", static_cast<std::int64_t>(no_body ? 0 : body.size())},
                            {"duration_us", static_cast<std::int64_t>(micros)},
-                           {"remote", remote}});
+                           {"remote", req.remote_address.empty() ? remote : req.remote_address}});
     if (ec || close_after) break;
   }
   boost::system::error_code ignored;

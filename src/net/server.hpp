@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "net/trusted_proxies.hpp"
+
 namespace depesche::net {
 
 class Router;
@@ -24,6 +26,8 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};  // keep-alive connections idle this long close
   std::chrono::milliseconds shutdown_timeout{10'000};  // in-flight requests get this long on stop
   bool access_log = true;
+  /// Peers whose X-Forwarded-For names the client (none by default).
+  TrustedProxies trusted_proxies;
 };
 
 class Server {

@@ -255,6 +255,7 @@ class Browser:
     def __init__(self, srv: ServerProcess, source_ip: str | None = None):
         self.srv = srv
         self.source_ip = source_ip
+        self.extra_headers: dict[str, str] = {}  # sent with every request (e.g. X-Forwarded-For)
         self.cookies: dict[str, str] = {}
         self.csrf: str | None = None
 
@@ -268,7 +269,7 @@ class Browser:
 
     def request(self, method: str, path: str, body: bytes | str | None = None,
                 headers: dict | None = None, json_body=None, cookies: bool = True) -> Resp:
-        hdrs = dict(headers or {})
+        hdrs = {**self.extra_headers, **(headers or {})}
         if json_body is not None:
             body = json.dumps(json_body)
             hdrs.setdefault("Content-Type", "application/json")

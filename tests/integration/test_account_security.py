@@ -402,6 +402,40 @@ def test_login_throttled_per_client_address(limits_server):
     assert Browser(srv, "127.0.0.22").login(address, PASSWORD).status == 200
 
 
+def test_client_address_comes_from_a_trusted_proxy_only(bin_path, tmp_path_factory):
+    """Behind a listed proxy, each client named in X-Forwarded-For has its own
+    login budget; a client that is not a listed proxy cannot escape its
+    budget by naming another address."""
+    srv = start_account_server(tmp_path_factory.mktemp("proxy"), {
+        "DEPESCHE_ACCOUNTS_LOGIN_PER_MINUTE": "3",
+        "DEPESCHE_SERVER_TRUSTED_PROXIES": "127.0.0.40/31",
+    }, demo=False, high_limits=False)
+    try:
+        via_proxy = Browser(srv, "127.0.0.41")
+        via_proxy.extra_headers = {"X-Forwarded-For": "198.51.100.66, 203.0.113.1"}
+        for _ in range(3):
+            assert via_proxy.login(unique_email("proxied"), PASSWORD2).status == 401
+        assert_429(via_proxy.login(unique_email("proxied"), PASSWORD2))
+        # Another client behind the same proxy is not affected, nor is the
+        # one whose address the first client wrote at the left end.
+        address = unique_email("proxyok")
+        create_user(srv, address, PASSWORD)
+        for client in ("203.0.113.2", "198.51.100.66"):
+            other = Browser(srv, "127.0.0.41")
+            other.extra_headers = {"X-Forwarded-For": client}
+            assert other.login(address, PASSWORD).status == 200, client
+
+        # A stranger naming a fresh address each time is still one client.
+        stranger = Browser(srv, "127.0.0.43")
+        for i in range(3):
+            stranger.extra_headers = {"X-Forwarded-For": f"192.0.2.{i}"}
+            assert stranger.login(unique_email("spoof"), PASSWORD2).status == 401
+        stranger.extra_headers = {"X-Forwarded-For": "192.0.2.99"}
+        assert_429(stranger.login(unique_email("spoof"), PASSWORD2))
+    finally:
+        srv.assert_clean_exit()
+
+
 def test_registration_rate_limited(limits_server):
     srv = limits_server
     b = Browser(srv, "127.0.0.31")

@@ -66,6 +66,8 @@ TEST(Config, RejectsUnknownKeysAndBadValues) {
   check_env("DEPESCHE_SITE_DEFAULT_EDITION=fr", "site.default_edition");
   check_env("DEPESCHE_SITE_EDITIONS=de,EN", "not an edition code");
   check_env("DEPESCHE_LOG_LEVEL=loud", "log.level");
+  check_env("DEPESCHE_SERVER_TRUSTED_PROXIES=10.0.0.1,10.0.0.0/33", "server.trusted_proxies");
+  check_env("DEPESCHE_SERVER_TRUSTED_PROXIES=proxy.internal", "proxy.internal");
 }
 
 TEST(Config, RejectsMalformedToml) {
