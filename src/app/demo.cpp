@@ -9,6 +9,7 @@
 #include "base/log.hpp"
 #include "domain/article_service.hpp"
 #include "domain/ticker_service.hpp"
+#include "store/store.hpp"
 
 namespace depesche::app {
 
@@ -17,11 +18,13 @@ using nlohmann::json;
 
 namespace {
 
-// Ticker entries carry their creation time from the store, so the demo's
-// "minutes ago" is kept in the order of posting (oldest first).
-Result<void> post_demo_entries(domain::TickerService& tickers, const json& entries,
-                               const std::string& ticker, const std::string& ed,
-                               std::map<std::string, std::map<std::string, std::int64_t>>& ids) {
+// Entries are posted oldest first, then dated back by their "minutes_ago"
+// (the service stamps the time of posting), so the demo ticker reads like
+// an evening's coverage rather than one burst.
+Result<void> post_demo_entries(Application& app, const json& entries, const std::string& ticker,
+                               const std::string& ed,
+                               std::map<std::string, std::map<std::string, std::int64_t>>& ids,
+                               Millis now) {
   std::vector<const json*> ordered;
   for (const auto& e : entries) ordered.push_back(&e);
   std::stable_sort(ordered.begin(), ordered.end(), [](const json* a, const json* b) {
@@ -37,15 +40,18 @@ Result<void> post_demo_entries(domain::TickerService& tickers, const json& entri
     in.pinned = e->value("pinned", false);
     if (e->contains("story") && ids.contains((*e)["story"]) && ids[(*e)["story"]].contains(ed))
       in.article_id = std::optional<std::int64_t>(ids[(*e)["story"]][ed]);
-    if (auto r = tickers.post_entry(ticker, in); !r)
-      return fail(r.error().code, "demo ticker entry (" + ed + "): " + r.error().message);
+    auto posted = app.tickers().post_entry(ticker, in);
+    if (!posted)
+      return fail(posted.error().code, "demo ticker entry (" + ed + "): " + posted.error().message);
+    posted->created_at = posted->updated_at = now - e->value("minutes_ago", 0) * 60'000LL;
+    if (auto r = app.store().tickers().update_entry(*posted); !r) return std::unexpected(r.error());
   }
   return {};
 }
 
 Result<void> load_demo_tickers(Application& app, const json& content,
                                std::map<std::string, std::map<std::string, std::int64_t>>& ids,
-                               Millis) {
+                               Millis now) {
   auto& tickers = app.tickers();
   for (const auto& ed : app.config().site_editions) {
     if (content.contains("live_blogs"))
@@ -56,11 +62,11 @@ Result<void> load_demo_tickers(Application& app, const json& content,
             tickers.create_live_blog(b.at("slug"), ed, b.at("title"), b.value("teaser", ""));
         if (!created)
           return fail(created.error().code, "demo live blog: " + created.error().message);
-        if (auto r = post_demo_entries(tickers, blog.at("entries"), created->slug, ed, ids); !r)
+        if (auto r = post_demo_entries(app, blog.at("entries"), created->slug, ed, ids, now); !r)
           return r;
       }
     if (content.contains("ticker"))
-      if (auto r = post_demo_entries(tickers, content["ticker"], ed, ed, ids); !r) return r;
+      if (auto r = post_demo_entries(app, content["ticker"], ed, ed, ids, now); !r) return r;
   }
   return {};
 }
