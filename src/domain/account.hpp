@@ -59,6 +59,10 @@ struct AccountToken {
   // this link. Confirming sets it, so whoever proves the address also owns
   // the password, whatever an earlier registrant chose.
   std::string password_hash;
+  // confirm only, likewise: that registration's display name and edition
+  // (empty for links issued before these were kept).
+  std::string display_name;
+  std::string edition;
   Millis created_at = 0;
   Millis expires_at = 0;
   std::optional<Millis> used_at;

@@ -91,14 +91,16 @@ Result<std::string> AccountService::checked_display_name(std::string_view name) 
 
 Result<std::string> AccountService::issue_token(std::int64_t account_id, TokenPurpose purpose,
                                                 Millis ttl, std::string new_email,
-                                                std::string password_hash) {
+                                                Registrant registrant) {
   std::string secret = random_secret();
   AccountToken t;
   t.hash = sha256_hex(secret);
   t.account_id = account_id;
   t.purpose = purpose;
   t.new_email = std::move(new_email);
-  t.password_hash = std::move(password_hash);
+  t.password_hash = std::move(registrant.password_hash);
+  t.display_name = std::move(registrant.display_name);
+  t.edition = std::move(registrant.edition);
   t.created_at = clock_();
   t.expires_at = t.created_at + ttl;
   if (auto r = store_.accounts().insert_token(t); !r) return std::unexpected(r.error());
@@ -161,7 +163,7 @@ void AccountService::create_or_notify(RegisterInput in) {
     auto stored = store_.accounts().insert(a);
     if (stored) {
       auto token = issue_token(stored->id, TokenPurpose::confirm, settings_.confirm_ttl_ms, {},
-                               stored->password_hash);
+                               {stored->password_hash, stored->display_name, stored->edition});
       if (token) mail(AccountMailKind::confirm, *stored, "/account/confirm?token=" + *token);
       log::info("account registered", {{"account_id", stored->id}});
       return;
@@ -182,7 +184,7 @@ void AccountService::create_or_notify(RegisterInput in) {
     // the password someone else chose.
     (void)store_.accounts().retire_tokens(existing->id, TokenPurpose::confirm, clock_());
     auto token = issue_token(existing->id, TokenPurpose::confirm, settings_.confirm_ttl_ms, {},
-                             std::move(*hash));
+                             {std::move(*hash), in.display_name, in.edition});
     if (token) mail(AccountMailKind::confirm, *existing, "/account/confirm?token=" + *token);
   } else {
     mail(AccountMailKind::already_registered, *existing, "/account/login");
@@ -221,6 +223,13 @@ Result<Account> AccountService::confirm(std::string_view token) {
     } else if (auto r = store_.accounts().end_sessions(a.id); !r) {
       return std::unexpected(r.error());
     }
+    // The name and edition are the confirming registrant's too, not a
+    // squatter's.
+    if (!used->token.display_name.empty() && editions_.contains(used->token.edition))
+      if (auto r =
+              store_.accounts().set_profile(a.id, used->token.display_name, used->token.edition);
+          !r)
+        return std::unexpected(r.error());
   }
   if (auto r = store_.accounts().set_confirmed(a.id, now); !r) return std::unexpected(r.error());
   if (!a.confirmed_at) a.confirmed_at = now;
@@ -239,7 +248,16 @@ Result<void> AccountService::resend_confirmation(std::string_view email_in,
   defer_([this, email = *email] {
     auto a = store_.accounts().by_email(email);
     if (!a || a->confirmed()) return;
-    auto token = issue_token(a->id, TokenPurpose::confirm, settings_.confirm_ttl_ms);
+    // The new link replaces the pending one and carries its password: a
+    // link without one would confirm whichever password the first
+    // registrant chose, and that may not be the owner of the mailbox.
+    auto pending = store_.accounts().newest_unused_token(a->id, TokenPurpose::confirm);
+    Registrant carried =
+        pending ? Registrant{pending->password_hash, pending->display_name, pending->edition}
+                : Registrant{a->password_hash, a->display_name, a->edition};
+    (void)store_.accounts().retire_tokens(a->id, TokenPurpose::confirm, clock_());
+    auto token =
+        issue_token(a->id, TokenPurpose::confirm, settings_.confirm_ttl_ms, {}, std::move(carried));
     if (token) mail(AccountMailKind::confirm, *a, "/account/confirm?token=" + *token);
   });
   return {};

@@ -124,8 +124,15 @@ class AccountService {
  private:
   Result<std::string> checked_email(std::string_view email, const char* field) const;
   Result<std::string> checked_display_name(std::string_view name) const;
+  /// What a confirmation link carries from the registration that asked for
+  /// it; confirming applies it.
+  struct Registrant {
+    std::string password_hash;
+    std::string display_name;
+    std::string edition;
+  };
   Result<std::string> issue_token(std::int64_t account_id, TokenPurpose purpose, Millis ttl,
-                                  std::string new_email = {}, std::string password_hash = {});
+                                  std::string new_email = {}, Registrant registrant = {});
   struct UsedToken {
     Account account;  // with the token's new e-mail applied for email_change
     AccountToken token;

@@ -109,6 +109,10 @@ class AccountRepository {
   /// Marks every unused token of `purpose` for the account as used.
   virtual Result<void> retire_tokens(std::int64_t account_id, domain::TokenPurpose purpose,
                                      Millis at) = 0;
+  /// The newest token of `purpose` for the account that has not been used
+  /// or retired, expired or not; not_found when there is none.
+  virtual Result<domain::AccountToken> newest_unused_token(std::int64_t account_id,
+                                                           domain::TokenPurpose purpose) = 0;
   /// The token whatever its state (used, expired), without changing it;
   /// not_found when unknown or of another purpose.
   virtual Result<domain::AccountToken> peek_token(std::string_view hash,

@@ -317,6 +317,33 @@ def test_unconfirmed_registration_cannot_pre_hijack_an_address(smtp_server, smtp
     assert r.json()["account"]["confirmed"] is True
 
 
+def test_resent_link_confirms_the_owner_not_the_squatter(smtp_server, smtp_sink):
+    """As above, but the owner follows a link from "resend confirmation"
+    (which anyone may trigger): the resent link carries the owner's
+    registration, its password, name and edition, and replaces the pending one."""
+    srv = smtp_server
+    address = unique_email("resendowner")
+    squatter = Browser(srv)
+    assert register(squatter, address, password=PASSWORD2, name="Squatter", edition="ru").status == 202
+    smtp_sink.wait_for(address)
+    owner = Browser(srv)
+    assert register(owner, address, password=PASSWORD, name="Owner", edition="en").status == 202
+    own_link = smtp_sink.wait_for(address, count=2)
+    r = Browser(srv).api("POST", "/api/v1/auth/resend", {"email": address}, csrf=False)
+    assert r.status == 202, r
+    resent = smtp_sink.wait_for(address, count=3)
+    # Only the newest link works.
+    r = owner.api("POST", "/api/v1/auth/confirm", {"token": own_link.token("/account/confirm")}, csrf=False)
+    assert r.status == 400, r
+    r = owner.api("POST", "/api/v1/auth/confirm", {"token": resent.token("/account/confirm")}, csrf=False)
+    assert r.status == 200, r
+    assert Browser(srv).login(address, PASSWORD2).status == 401, "the squatter's password works"
+    r = owner.login(address, PASSWORD)
+    assert r.status == 200, r
+    me = r.json()["account"]
+    assert me["confirmed"] is True and me["display_name"] == "Owner" and me["edition"] == "en", me
+
+
 def expire_tokens(srv, address: str, purpose: str) -> None:
     account_id = account_row(srv, address)["id"]
     past = int(time.time() * 1000) - 3_600_000  # an hour ago: clear of clock jitter

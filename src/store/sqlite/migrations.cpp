@@ -165,6 +165,11 @@ CREATE INDEX ticker_entries_pinned ON ticker_entries (ticker, created_at) WHERE 
     R"sql(
 ALTER TABLE account_tokens ADD COLUMN password_hash TEXT NOT NULL DEFAULT '';
 )sql",
+    // 5: ... and that registration's display name and edition.
+    R"sql(
+ALTER TABLE account_tokens ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE account_tokens ADD COLUMN edition TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 }  // namespace

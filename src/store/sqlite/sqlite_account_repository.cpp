@@ -46,6 +46,8 @@ AccountToken read_token(const Statement& st, TokenPurpose purpose) {
   t.expires_at = st.int64(5);
   t.used_at = st.opt_int64(6);
   t.password_hash = st.text(7);
+  t.display_name = st.text(8);
+  t.edition = st.text(9);
   return t;
 }
 
@@ -282,7 +284,7 @@ Result<void> SqliteAccountRepository::insert_token(const AccountToken& t) {
   auto db = pool_.writer();
   auto st = db->prepare(
       "INSERT INTO account_tokens (hash, account_id, purpose, new_email, created_at, expires_at, "
-      "password_hash) VALUES (?, ?, ?, ?, ?, ?, ?)");
+      "password_hash, display_name, edition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!st) return std::unexpected(st.error());
   st->bind(1, t.hash)
       .bind(2, t.account_id)
@@ -290,7 +292,9 @@ Result<void> SqliteAccountRepository::insert_token(const AccountToken& t) {
       .bind(4, t.new_email)
       .bind(5, t.created_at)
       .bind(6, t.expires_at)
-      .bind(7, t.password_hash);
+      .bind(7, t.password_hash)
+      .bind(8, t.display_name)
+      .bind(9, t.edition);
   return st->run();
 }
 
@@ -305,12 +309,28 @@ Result<void> SqliteAccountRepository::retire_tokens(std::int64_t account_id, Tok
   return st->run();
 }
 
+Result<AccountToken> SqliteAccountRepository::newest_unused_token(std::int64_t account_id,
+                                                                  TokenPurpose purpose) {
+  auto db = pool_.reader();
+  auto st = db->prepare(
+      "SELECT hash, account_id, purpose, new_email, created_at, expires_at, used_at, "
+      "password_hash, display_name, edition FROM account_tokens WHERE account_id = ? AND purpose = "
+      "? AND used_at IS NULL "
+      "ORDER BY created_at DESC, rowid DESC LIMIT 1");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, account_id).bind(2, to_string(purpose));
+  auto row = st->step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return fail(ErrorCode::not_found, "no unused token");
+  return read_token(*st, purpose);
+}
+
 Result<AccountToken> SqliteAccountRepository::peek_token(std::string_view hash,
                                                          TokenPurpose purpose) {
   auto db = pool_.reader();
   auto st = db->prepare(
       "SELECT hash, account_id, purpose, new_email, created_at, expires_at, used_at, "
-      "password_hash FROM "
+      "password_hash, display_name, edition FROM "
       "account_tokens WHERE hash = ? AND purpose = ?");
   if (!st) return std::unexpected(st.error());
   st->bind(1, hash).bind(2, to_string(purpose));
@@ -327,7 +347,7 @@ Result<AccountToken> SqliteAccountRepository::consume_token(std::string_view has
   if (auto r = tx.begin(); !r) return std::unexpected(r.error());
   auto st = db->prepare(
       "SELECT hash, account_id, purpose, new_email, created_at, expires_at, used_at, "
-      "password_hash FROM "
+      "password_hash, display_name, edition FROM "
       "account_tokens WHERE hash = ? AND purpose = ?");
   if (!st) return std::unexpected(st.error());
   st->bind(1, hash).bind(2, to_string(purpose));

@@ -63,6 +63,8 @@ class SqliteAccountRepository final : public AccountRepository {
   Result<void> insert_token(const domain::AccountToken& token) override;
   Result<void> retire_tokens(std::int64_t account_id, domain::TokenPurpose purpose,
                              Millis at) override;
+  Result<domain::AccountToken> newest_unused_token(std::int64_t account_id,
+                                                   domain::TokenPurpose purpose) override;
   Result<domain::AccountToken> peek_token(std::string_view hash,
                                           domain::TokenPurpose purpose) override;
   Result<domain::AccountToken> consume_token(std::string_view hash, domain::TokenPurpose purpose,

@@ -288,18 +288,38 @@ TEST_F(AccountServiceTest, ConfirmLinkWorksOnceAndIsThenUsed) {
 TEST_F(AccountServiceTest, ExpiredConfirmLinksAreRejected) {
   ASSERT_TRUE(service.register_account(input(), "192.0.2.1"));
   std::string first = last_token(AccountMailKind::confirm);
-  now = kStart + kHour;
-  ASSERT_TRUE(service.resend_confirmation("anna@example.org", "192.0.2.1"));
-  std::string second = last_token(AccountMailKind::confirm);
-  ASSERT_NE(first, second);
 
-  now = kStart + settings.confirm_ttl_ms;  // the first link's last moment has passed
+  now = kStart + settings.confirm_ttl_ms;  // the link's last moment has passed
   auto expired = service.confirm(first);
   ASSERT_FALSE(expired);
   EXPECT_EQ(expired.error().code, ErrorCode::invalid);
   EXPECT_NE(expired.error().message.find("expired"), std::string::npos);
   EXPECT_FALSE(store->accounts().by_email("anna@example.org")->confirmed());
-  EXPECT_TRUE(service.confirm(second)) << "the later link is valid for another hour";
+
+  ASSERT_TRUE(service.resend_confirmation("anna@example.org", "192.0.2.1"));
+  std::string second = last_token(AccountMailKind::confirm);
+  ASSERT_NE(first, second);
+  EXPECT_TRUE(service.confirm(second)) << "a resent link is valid for a full period again";
+}
+
+TEST_F(AccountServiceTest, AResentLinkReplacesThePendingOneAndCarriesItsRegistration) {
+  ASSERT_TRUE(service.register_account(input(), "192.0.2.1"));
+  auto squatter_hash = store->accounts().by_email("anna@example.org")->password_hash;
+  RegisterInput owner = input();
+  owner.password = "another-long-password-42";
+  owner.display_name = "Anna Owner";
+  ASSERT_TRUE(service.register_account(owner, "192.0.2.2"));
+  std::string owners_link = last_token(AccountMailKind::confirm);
+  ASSERT_TRUE(service.resend_confirmation("anna@example.org", "192.0.2.3"));
+  std::string resent = last_token(AccountMailKind::confirm);
+  ASSERT_NE(owners_link, resent);
+
+  EXPECT_FALSE(service.confirm(owners_link)) << "replaced by the resent link";
+  auto confirmed = service.confirm(resent);
+  ASSERT_TRUE(confirmed);
+  EXPECT_NE(confirmed->password_hash, squatter_hash);
+  EXPECT_EQ(confirmed->display_name, "Anna Owner");
+  EXPECT_TRUE(service.login("anna@example.org", "another-long-password-42", "192.0.2.2", "ua"));
 }
 
 TEST_F(AccountServiceTest, UnknownMalformedAndForeignPurposeLinksAreInvalid) {
