@@ -27,6 +27,7 @@ function start(el) {
   const plural = new Intl.PluralRules(lang);
 
   let order = el.dataset.order === 'oldest' ? 'oldest' : 'newest';
+  let firstPage = el.dataset.firstPage !== 'false';  // false on ?cursor= pages
   let lastSeq = Number(el.dataset.seq) || 0;
   let subscribedSeq = 0;
   let pending = [];          // new entries held back while the reader is scrolled away
@@ -150,12 +151,8 @@ function start(el) {
   }
 
   function added(entry) {
-    if (reloading) {
-      arrivedDuringReload.push(entry);
-      return;
-    }
     if (shown(entry.id) || pending.some((p) => p.id === entry.id)) return;
-    syncPinned(entry);
+    if (firstPage) syncPinned(entry);
     if (empty) empty.hidden = true;
     if (order === 'oldest') {
       // New entries belong at the end; while later pages are still to be
@@ -163,7 +160,9 @@ function start(el) {
       if (!hasMore()) list.append(render(entry));
       return;
     }
-    if (scrolledAway()) {
+    // On a later page (?cursor=) the newest entries are not on this page:
+    // they are counted, and the counter leads to the first page.
+    if (!firstPage || scrolledAway()) {
       pending.unshift(entry);
       updateCounter();
     } else {
@@ -172,7 +171,7 @@ function start(el) {
   }
 
   function updated(entry) {
-    syncPinned(entry);
+    if (firstPage) syncPinned(entry);
     const old = list.querySelector(`[data-id="${entry.id}"]`);
     if (old) old.replaceWith(render(entry));
     const i = pending.findIndex((p) => p.id === entry.id);
@@ -217,10 +216,11 @@ function start(el) {
     more.href = url.pathname + url.search;
   }
 
-  // Entries that arrive over the socket while the first page is fetched
-  // again are held and added after it, or the new list would drop them.
+  // Events that arrive over the socket while the first page is fetched
+  // again are held and applied after it, in order: otherwise the new list
+  // would drop an entry added meanwhile, or bring back one deleted.
   let reloading = false;
-  let arrivedDuringReload = [];
+  let heldDuringReload = [];
 
   async function reload() {
     reloading = true;
@@ -232,14 +232,50 @@ function start(el) {
         pinnedList.hidden = pinned.length === 0;
       }
       pending = [];
+      firstPage = true;
       if (empty) empty.hidden = page.items.length > 0;
       setMore(page.next_cursor);
     } finally {
       reloading = false;
-      const held = arrivedDuringReload.splice(0);
-      for (const entry of held) added(entry);
+      for (const msg of heldDuringReload.splice(0)) apply(msg);
       updateCounter();
     }
+  }
+
+  // After a resync the first page must be fetched, or what was missed never
+  // shows: retried with backoff until it succeeds.
+  let resyncing = false;
+  let resyncAgain = false;
+
+  async function resync() {
+    if (resyncing) {
+      resyncAgain = true;
+      return;
+    }
+    resyncing = true;
+    let wait = 1000;
+    try {
+      do {
+        resyncAgain = false;
+        try {
+          await reload();
+        } catch {
+          setState('offline');
+          await new Promise((r) => setTimeout(r, wait / 2 + Math.random() * wait));
+          wait = Math.min(wait * 2, 30000);
+          resyncAgain = true;
+        }
+      } while (resyncAgain);
+      if (socket && socket.readyState === WebSocket.OPEN) setState('live');
+    } finally {
+      resyncing = false;
+    }
+  }
+
+  function apply(msg) {
+    if (msg.event === 'ticker.entry') added(msg.data);
+    else if (msg.event === 'ticker.entry.updated') updated(msg.data);
+    else if (msg.event === 'ticker.entry.deleted') deleted(msg.data);
   }
 
   more?.addEventListener('click', async (event) => {
@@ -254,6 +290,10 @@ function start(el) {
   });
 
   counter.addEventListener('click', () => {
+    if (!firstPage) {
+      location.href = el.querySelector('.ticker-order a[data-order="newest"]').href;
+      return;
+    }
     showPending();
     el.scrollIntoView({ block: 'start' });
   });
@@ -277,7 +317,7 @@ function start(el) {
   }
 
   window.addEventListener('scroll', () => {
-    if (pending.length && !scrolledAway()) showPending();
+    if (firstPage && pending.length && !scrolledAway()) showPending();
   }, { passive: true });
 
   function connect() {
@@ -303,13 +343,12 @@ function start(el) {
         // What was missed is no longer in the server's history (or the
         // server restarted): take the current first page instead.
         lastSeq = subscribedSeq;
-        reload().catch(() => setState('offline'));
+        resync();
       } else if (msg.type === 'event') {
         if (msg.seq <= lastSeq) return;
         lastSeq = msg.seq;
-        if (msg.event === 'ticker.entry') added(msg.data);
-        else if (msg.event === 'ticker.entry.updated') updated(msg.data);
-        else if (msg.event === 'ticker.entry.deleted') deleted(msg.data);
+        if (reloading) heldDuringReload.push(msg);
+        else apply(msg);
       }
     });
     socket.addEventListener('close', () => {

@@ -101,7 +101,8 @@ Response TickersApi::list_pinned(Request& req) {
   if (!pinned) return error_response(pinned.error());
   json items = json::array();
   for (const auto& e : *pinned) items.push_back(entry_json(e));
-  return json_response(200, json{{"items", items}}.dump());
+  // The list shape of every list in the API; the pinned list is never paged.
+  return json_response(200, json{{"items", items}, {"next_cursor", nullptr}}.dump());
 }
 
 Response TickersApi::post_entry(Request& req) {

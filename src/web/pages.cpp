@@ -101,9 +101,8 @@ Viewer Pages::viewer_of(const Request& req) {
 }
 
 Response Pages::render_page(const Request& req, int status, const std::string& template_name,
-                            nlohmann::json layout, const nlohmann::json& page, bool cache,
-                            const Viewer& viewer) {
-  std::uint64_t generation = d_.articles.content_generation();
+                            nlohmann::json layout, const nlohmann::json& page,
+                            std::optional<std::uint64_t> cache_generation, const Viewer& viewer) {
   Response r(status, "text/html; charset=utf-8", "");
   if (viewer.auth) {
     layout["logged_in"] = true;
@@ -119,9 +118,9 @@ Response Pages::render_page(const Request& req, int status, const std::string& t
   model["edition"] = layout["edition"];
   layout["content_html"] = d_.templates.render(template_name, model);
   std::string html = d_.templates.render("layout", layout);
-  if (cache && req.query.empty() && !viewer.had_cookie) {
-    return d_.cache.store(req, generation, status, "text/html; charset=utf-8", std::move(html),
-                          kPageCacheControl);
+  if (cache_generation && req.query.empty() && !viewer.had_cookie) {
+    return d_.cache.store(req, *cache_generation, status, "text/html; charset=utf-8",
+                          std::move(html), kPageCacheControl);
   }
   r.body = std::move(html);
   r.header("Cache-Control", viewer.had_cookie ? "private, no-store"
@@ -132,6 +131,9 @@ Response Pages::render_page(const Request& req, int status, const std::string& t
 }
 
 Response Pages::home(Request& req) {
+  // Before anything is read: a page built from older data must not be
+  // cached as current if a write lands while it is rendered.
+  std::uint64_t generation = d_.articles.content_generation();
   std::string ed(req.param("ed"));
   if (!d_.editions.contains(ed)) return error_page(req, 404);
   const Catalog& cat = d_.i18n.catalog(ed);
@@ -165,10 +167,13 @@ Response Pages::home(Request& req) {
   for (const auto& code : d_.editions.codes())
     layout["alternates"].push_back(
         {{"hreflang", code}, {"href", d_.site.public_url + "/" + code + "/"}});
-  return render_page(req, 200, "home", std::move(layout), page, true, viewer_of(req));
+  return render_page(req, 200, "home", std::move(layout), page, generation, viewer_of(req));
 }
 
 Response Pages::section(Request& req) {
+  // Before anything is read: a page built from older data must not be
+  // cached as current if a write lands while it is rendered.
+  std::uint64_t generation = d_.articles.content_generation();
   std::string ed(req.param("ed"));
   if (!d_.editions.contains(ed)) return error_page(req, 404);
   auto sec = d_.articles.section(ed, req.param("section"));
@@ -196,7 +201,7 @@ Response Pages::section(Request& req) {
   layout["description"] =
       cat.format("section_description", {{"section", std::string_view(sec->name)}});
   layout["canonical"] = d_.site.public_url + section_path(ed, sec->slug);
-  return render_page(req, 200, "section", std::move(layout), page, true, viewer_of(req));
+  return render_page(req, 200, "section", std::move(layout), page, generation, viewer_of(req));
 }
 
 Response Pages::section_without_slash(Request& req) {
@@ -208,6 +213,9 @@ Response Pages::section_without_slash(Request& req) {
 }
 
 Response Pages::article(Request& req) {
+  // Before anything is read: a page built from older data must not be
+  // cached as current if a write lands while it is rendered.
+  std::uint64_t generation = d_.articles.content_generation();
   std::string ed(req.param("ed"));
   auto a = d_.articles.published(ed, req.param("slug"));
   if (!a) return error_page(req, a.error().code == ErrorCode::not_found ? 404 : 500);
@@ -281,7 +289,7 @@ Response Pages::article(Request& req) {
                                             : d_.site.public_url + a->image->url)
                                      : ""},
                   {"has_image", a->image.has_value()}};
-  return render_page(req, 200, "article", std::move(layout), page, true, viewer);
+  return render_page(req, 200, "article", std::move(layout), page, generation, viewer);
 }
 
 Response Pages::media(Request& req) {
@@ -333,7 +341,11 @@ nlohmann::json ticker_entry_model(const domain::TickerEntry& e, const Catalog& c
                   {"caption", e.image->caption},
                   {"credit", e.image->credit},
                   {"width", e.image->width},
-                  {"height", e.image->height}};
+                  {"height", e.image->height},
+                  // 0 means unknown (the console stores no size): no attribute then,
+                  // or the browser would draw the image zero pixels wide.
+                  {"has_width", e.image->width > 0},
+                  {"has_height", e.image->height > 0}};
   return j;
 }
 }  // namespace
@@ -374,6 +386,7 @@ nlohmann::json Pages::ticker_model(const std::string& ed, const Catalog& cat,
   }
   m["has_pinned"] = !m["pinned_entries"].empty();
   m["empty"] = entries->items.empty() && !cursor;
+  m["first_page"] = cursor ? "false" : "true";
   if (entries->next) {
     std::string c = domain::encode_entry_cursor(*entries->next);
     m["more_href"] = page_href + "?order=" + m["order"].get<std::string>() + "&cursor=" + c;
@@ -399,9 +412,9 @@ std::optional<std::pair<domain::EntryOrder, std::optional<domain::EntryCursor>>>
     } else if (k == "cursor") {
       cursor = domain::decode_entry_cursor(v);
       if (!cursor) return std::nullopt;
-    } else {
-      return std::nullopt;
     }
+    // Other keys (utm_source, fbclid, ... on shared links) are ignored,
+    // as on every other page.
   }
   return std::make_pair(order, cursor);
 }
@@ -432,6 +445,9 @@ nlohmann::json live_blog_json_ld(const SiteInfo& site, const std::string& url,
 }  // namespace
 
 Response Pages::ticker_page(Request& req) {
+  // Before anything is read: a page built from older data must not be
+  // cached as current if a write lands while it is rendered.
+  std::uint64_t generation = d_.articles.content_generation();
   std::string ed(req.param("ed"));
   if (!d_.editions.contains(ed)) return error_page(req, 404);
   auto query = ticker_query(req);
@@ -462,10 +478,13 @@ Response Pages::ticker_page(Request& req) {
                         cat.text("ticker_page_description"), ed, 0, std::nullopt,
                         page["ticker"]["entries"])
           .dump());
-  return render_page(req, 200, "ticker_page", std::move(layout), page, true, viewer_of(req));
+  return render_page(req, 200, "ticker_page", std::move(layout), page, generation, viewer_of(req));
 }
 
 Response Pages::live_blog_page(Request& req) {
+  // Before anything is read: a page built from older data must not be
+  // cached as current if a write lands while it is rendered.
+  std::uint64_t generation = d_.articles.content_generation();
   std::string ed(req.param("ed"));
   if (!d_.editions.contains(ed)) return error_page(req, 404);
   auto blog = d_.tickers.live_blog(req.param("slug"));
@@ -492,7 +511,7 @@ Response Pages::live_blog_page(Request& req) {
       live_blog_json_ld(d_.site, d_.site.public_url + href, blog->title, blog->teaser, ed,
                         blog->created_at, blog->ended_at, page["ticker"]["entries"])
           .dump());
-  return render_page(req, 200, "ticker_page", std::move(layout), page, true, viewer_of(req));
+  return render_page(req, 200, "ticker_page", std::move(layout), page, generation, viewer_of(req));
 }
 
 Response Pages::private_page(const Request& req, int status, const std::string& edition,
@@ -504,7 +523,8 @@ Response Pages::private_page(const Request& req, int status, const std::string& 
   auto layout = layout_model(d_.site, cat, d_.editions, title, sections, "", {});
   layout["description"] = title;
   layout["robots_noindex"] = true;
-  Response r = render_page(req, status, template_name, std::move(layout), page, false, viewer);
+  Response r =
+      render_page(req, status, template_name, std::move(layout), page, std::nullopt, viewer);
   r.headers.erase(std::remove_if(r.headers.begin(), r.headers.end(),
                                  [](const auto& h) { return h.first == "Cache-Control"; }),
                   r.headers.end());
@@ -537,7 +557,7 @@ Response Pages::error_page(const Request& req, int status) {
       layout_model(d_.site, cat, d_.editions, page["title"].get<std::string>(), sections, "", {});
   layout["description"] = page["message"];
   layout["robots_noindex"] = true;
-  return render_page(req, status, "error", std::move(layout), page, false, viewer_of(req));
+  return render_page(req, status, "error", std::move(layout), page, std::nullopt, viewer_of(req));
 }
 
 }  // namespace depesche::web

@@ -79,8 +79,8 @@ class Pages {
                               int limit, const std::string& page_href, bool on_own_page);
   std::optional<net::Response> cached(net::Request& req);
   net::Response render_page(const net::Request& req, int status, const std::string& template_name,
-                            nlohmann::json layout, const nlohmann::json& page, bool cache,
-                            const Viewer& viewer);
+                            nlohmann::json layout, const nlohmann::json& page,
+                            std::optional<std::uint64_t> cache_generation, const Viewer& viewer);
 
   PagesDeps d_;
 };

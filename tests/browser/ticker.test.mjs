@@ -421,6 +421,34 @@ describe('ticker', { timeout: 5 * 60_000 }, () => {
       }
     });
 
+  it('de: on a later page (?cursor=) new entries are counted, and the counter leads to the first page',
+    { timeout: TEST_TIMEOUT }, async () => {
+      const { context, page, problems } = await openPage('de');
+      try {
+        const first = await api.entries('de');
+        assert.ok(first.next_cursor, 'the de ticker has a second page');
+        const path = `/de/ticker?order=newest&cursor=${encodeURIComponent(first.next_cursor)}`;
+        await gotoOk(page, `${server.baseURL}${path}`);
+        await waitLive(page, 'de', path);
+        const before = await listIds(page);
+        const entry = await api.post('de', { body: 'Neu, aber nicht auf dieser Seite.' });
+        const state = await poll(async () => {
+          const s = await counterState(page);
+          return s.displayed ? s : null;
+        }, LIVE_TIMEOUT);
+        assert.ok(state, `${path}: no counter for the new entry`);
+        assert.equal(state.text, newText('de', 1));
+        assert.deepEqual(await listIds(page), before, `${path}: the entry was put on the second page`);
+        await Promise.all([page.waitForEvent('load'), page.locator(`${BLOCK} .ticker-new`).click()]);
+        assert.equal(new URL(page.url()).pathname, '/de/ticker');
+        assert.equal(new URL(page.url()).searchParams.get('cursor'), null, `${page.url()}: not the first page`);
+        assert.equal((await listIds(page))[0], entry.id, 'the first page starts with the new entry');
+        assertNoProblems(problems, path);
+      } finally {
+        await context.close();
+      }
+    });
+
   for (const [ed, counts] of [['de', [1, 2]], ['ru', [1, 2, 5]]]) {
     it(`${ed}: a reader scrolled past the list's top gets an "N new" counter (${counts.join(', ')}), and a click shows the entries`,
       { timeout: TEST_TIMEOUT }, async () => {

@@ -233,7 +233,7 @@ def pinned_on_page(srv, path) -> list[int]:
 
 def test_pinned_entries_newest_first_on_the_api_and_above_the_page(server, editor_token):
     slug = create_blog(server, editor_token, "pinned-blog")["id"]
-    assert server.get(f"/api/v1/tickers/{slug}/pinned").json() == {"items": []}
+    assert server.get(f"/api/v1/tickers/{slug}/pinned").json() == {"items": [], "next_cursor": None}
     assert pinned_on_page(server, f"/de/live/{slug}") == []
     first = post_entry(server, editor_token, slug, "Wichtig.", pinned=True)
     post_entry(server, editor_token, slug, "Nebenbei.")
@@ -253,7 +253,7 @@ def test_pinned_entries_newest_first_on_the_api_and_above_the_page(server, edito
     assert ids(server.get(f"/api/v1/tickers/{slug}/pinned").json()["items"]) == [second["id"]]
     r = server.request("DELETE", f"/api/v1/tickers/{slug}/entries/{second['id']}", token=editor_token)
     assert r.status == 204, r
-    assert server.get(f"/api/v1/tickers/{slug}/pinned").json() == {"items": []}
+    assert server.get(f"/api/v1/tickers/{slug}/pinned").json() == {"items": [], "next_cursor": None}
     assert pinned_on_page(server, f"/de/live/{slug}") == []
 
 
@@ -274,6 +274,18 @@ def test_pinned_list_is_only_above_the_first_page(server, editor_token):
     assert cursor
     assert len(pinned_on_page(server, f"/de/live/{slug}")) == 1
     assert pinned_on_page(server, f"/de/live/{slug}?{urlencode({'cursor': cursor})}") == []
+
+
+def test_ticker_pages_ignore_tracking_parameters_but_refuse_bad_order_or_cursor(server):
+    for path in ("/de/ticker", "/de/live/regionalwahl-live"):
+        plain = server.get(path)
+        assert plain.status == 200, plain
+        tracked = server.get(path + "?utm_source=newsletter&fbclid=abc")
+        assert tracked.status == 200, tracked
+        assert 'class="ticker-list"' in tracked.text
+        for bad in ("?order=sideways", "?cursor=bogus"):
+            r = server.get(path + bad)
+            assert r.status == 400, (path + bad, r)
 
 
 def test_pinned_of_unknown_ticker_is_404_and_parameters_400(server):
