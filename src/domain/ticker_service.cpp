@@ -144,7 +144,8 @@ Result<TickerEntry> TickerService::post_entry(std::string_view ticker,
   TickerEntry e;
   e.ticker = std::string(ticker);
   if (auto r = apply(e, input); !r) return std::unexpected(r.error());
-  e.created_at = now_millis();
+  std::lock_guard lock(writes_);
+  e.created_at = last_created_ = std::max(now_millis(), last_created_);
   e.updated_at = e.created_at;
   auto stored = store_.tickers().insert_entry(e);
   if (!stored) return stored;
@@ -164,6 +165,7 @@ Result<TickerEntry> TickerService::entry(std::string_view ticker, std::int64_t i
 
 Result<TickerEntry> TickerService::edit_entry(std::string_view ticker, std::int64_t id,
                                               const TickerEntryInput& input) {
+  std::lock_guard lock(writes_);
   auto e = entry(ticker, id);
   if (!e) return e;
   if (auto r = apply(*e, input); !r) return std::unexpected(r.error());
@@ -177,6 +179,7 @@ Result<TickerEntry> TickerService::edit_entry(std::string_view ticker, std::int6
 }
 
 Result<void> TickerService::delete_entry(std::string_view ticker, std::int64_t id) {
+  std::lock_guard lock(writes_);
   auto e = entry(ticker, id);
   if (!e) return std::unexpected(e.error());
   if (auto r = store_.tickers().delete_entry(id); !r) return r;

@@ -77,6 +77,11 @@ class TickerService {
   TickerEvents& events_;
   TickerLimits limits_;
   mutable std::mutex mutex_;
+  // Writes are stamped, stored and published one at a time, so the live
+  // order (seq) is the stored order (created_at, id), and no later entry
+  // gets an earlier time than one a reader's cursor has already passed.
+  std::mutex writes_;
+  Millis last_created_ = 0;                                        // guarded by writes_
   std::map<std::string, std::string, std::less<>> blog_editions_;  // slug → edition
 };
 

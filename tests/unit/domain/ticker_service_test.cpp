@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store_fixture.hpp"
@@ -533,6 +534,25 @@ TEST_F(TickerServiceTest, PageSizeOutsideOneToAHundredIsInvalid) {
     EXPECT_EQ(r.error().field, "limit");
   }
   EXPECT_EQ(service.entries({"de", EntryOrder::newest, std::nullopt, 1}).value().items.size(), 1u);
+}
+
+TEST_F(TickerServiceTest, ConcurrentPostsArePublishedInStoredOrder) {
+  // Readers see the live order (the events) and the stored order (pages by
+  // created_at, id); with posts racing on several threads they must agree.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i)
+        ASSERT_TRUE(
+            service.post_entry("de", body("t" + std::to_string(t) + " " + std::to_string(i))));
+    });
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(events.changes.size(), 100u);
+  std::vector<std::int64_t> published;
+  for (const auto& c : events.changes) published.push_back(c.entry.id);
+  EXPECT_EQ(published, ids_of(all_pages("de", EntryOrder::oldest, 100)));
+  for (std::size_t i = 1; i < events.changes.size(); ++i)
+    EXPECT_LE(events.changes[i - 1].entry.created_at, events.changes[i].entry.created_at);
 }
 
 TEST_F(TickerServiceTest, PagesEndWithoutAnEmptyPage) {
