@@ -211,6 +211,7 @@ int Application::serve() {
   live::HubOptions live_opts;
   live_opts.loops = static_cast<std::size_t>(c.live_loops);
   live_opts.history = static_cast<std::size_t>(c.live_history);
+  live_opts.history_bytes = static_cast<std::size_t>(c.live_history_bytes);
   live_opts.max_queue_bytes = static_cast<std::size_t>(c.live_max_queue_bytes);
   live_opts.max_message_bytes = static_cast<std::size_t>(c.live_max_message_bytes);
   live_opts.max_subscriptions = static_cast<std::size_t>(c.live_max_subscriptions);

@@ -93,6 +93,8 @@ const std::vector<Option>& options() {
       {"accounts", "common_passwords", &Config::accounts_common_passwords, 0, 0,
        "file of refused passwords, one per line; empty: security/common-passwords.txt"},
       {"live", "loops", &Config::live_loops, 1, 64, "event loop threads for live connections"},
+      {"live", "history_bytes", &Config::live_history_bytes, 1024, 1024 * 1024 * 1024,
+       "bytes of those events kept per topic at most (the oldest go first)"},
       {"live", "history", &Config::live_history, 1, 100'000,
        "events kept per topic for readers who resume with since"},
       {"live", "max_queue_bytes", &Config::live_max_queue_bytes, 4096, 64 * 1024 * 1024,

@@ -76,6 +76,7 @@ net::Response handshake_error(int status, std::string message) {
 struct TopicState {
   std::uint64_t seq = 0;
   std::deque<std::pair<std::uint64_t, Buffer>> history;
+  std::size_t history_bytes = 0;  // frames in `history`
   std::int64_t subscribers = 0;
   bool presence_dirty = false;
 };
@@ -766,7 +767,15 @@ void Hub::publish(const bus::Event& e) {
     TopicState& t = impl_->topic(e.topic);
     t.seq = std::max(t.seq, e.seq);
     t.history.emplace_back(e.seq, frame);
-    while (t.history.size() > impl_->opts.history) t.history.pop_front();
+    t.history_bytes += frame->size();
+    // By count and by bytes: a topic of long entries must not hold
+    // megabytes for readers who may never come back. The newest event
+    // always stays.
+    while (t.history.size() > 1 && (t.history.size() > impl_->opts.history ||
+                                    t.history_bytes > impl_->opts.history_bytes)) {
+      t.history_bytes -= t.history.front().second->size();
+      t.history.pop_front();
+    }
     // Posting under the lock keeps every loop's inbox in seq order.
     for (auto& loop : impl_->loops)
       loop->post(

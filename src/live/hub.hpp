@@ -36,6 +36,7 @@ namespace depesche::live {
 struct HubOptions {
   std::size_t loops = 1;                               // event loop threads
   std::size_t history = 512;                           // events kept per topic for resume
+  std::size_t history_bytes = 4 * 1024 * 1024;         // ... and at most these bytes of them
   std::size_t max_queue_bytes = 512 * 1024;            // per connection, before "too slow"
   std::size_t max_message_bytes = 4096;                // largest client message
   std::size_t max_subscriptions = 32;                  // per connection

@@ -49,6 +49,8 @@ LIVE_ENV = {
     "DEPESCHE_LIVE_MAX_MESSAGES_PER_SECOND": str(MAX_MESSAGES_PER_SECOND),
     # The sentinel below stays quiet for the whole module; no pings for it.
     "DEPESCHE_LIVE_PING_INTERVAL_MS": "600000",
+    # A replay larger than the kernel's socket buffers must still be history.
+    "DEPESCHE_LIVE_HISTORY_BYTES": str(64 * 1024 * 1024),
 }
 
 
@@ -473,6 +475,27 @@ def test_since_older_than_history_is_resync(make_server):
             e = post_entry(srv, tok, "de", "Danach.")
             last += 1
             check_event(next_event(ws), "ticker:de", last, "ticker.entry", e)
+    srv.assert_alive()
+
+
+def test_history_is_capped_in_bytes_too(make_server):
+    """Long entries fill the byte cap before the count cap: only what fits
+    is replayed; a reader further back is told to resync."""
+    srv = make_server({"DEPESCHE_LIVE_HISTORY_BYTES": "4096"})
+    tok = create_token(srv.data_dir, "bytes-editor", "editor")
+    with WSClient.connect(srv.address) as ws:
+        base = subscribe(ws, "ticker:ru")["seq"]
+        entries = [post_entry(srv, tok, "ru", f"{i} " + "я" * 900) for i in range(4)]  # ~2 KiB frames
+        for i, e in enumerate(entries):
+            check_event(next_event(ws), "ticker:ru", base + 1 + i, "ticker.entry", e)
+    last = base + 4
+    with WSClient.connect(srv.address) as ws:
+        assert subscribe(ws, "ticker:ru", since=last - 1)["seq"] == last
+        check_event(next_event(ws), "ticker:ru", last, "ticker.entry", entries[-1])
+        assert ws.barrier() == []
+    with WSClient.connect(srv.address) as ws:
+        subscribe(ws, "ticker:ru", since=last - 3)
+        assert ws.barrier() == [{"type": "resync", "topic": "ticker:ru"}]
     srv.assert_alive()
 
 
