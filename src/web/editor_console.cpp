@@ -1,8 +1,11 @@
 #include "web/editor_console.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <string_view>
+#include <vector>
 
 #include "web/form.hpp"
 
@@ -16,7 +19,25 @@ using nlohmann::json;
 namespace {
 
 constexpr int kConsoleEntries = 50;
-constexpr std::size_t kMaxFormBody = 64 * 1024;
+
+// The service's limits, for the forms' maxlength and the error messages.
+constexpr std::size_t kTitleChars = domain::TickerLimits{}.title;
+constexpr std::size_t kBodyChars = domain::TickerLimits{}.body;
+constexpr std::size_t kCaptionChars = 400;
+constexpr std::size_t kCreditChars = 200;
+constexpr std::size_t kImageUrlBytes = 2000;
+
+// The largest form the console reads. Browsers send a form percent-encoded:
+// every byte outside A-Z a-z 0-9 * - . _ becomes %XX, so one character costs
+// at most 12 bytes (a four-byte UTF-8 sequence; Cyrillic costs 6, and so does
+// a line break, sent as CR LF). Every text field at its limit is then
+// 12 × (20,000 + 200 + 400 + 200) = 249,600 bytes, the image URL at most
+// 3 × 2,000 = 6,000, and the CSRF token, article id, flags and field names
+// well under 1 KiB: 256 KiB holds the largest entry the service accepts, and
+// stays below server.max_body_bytes (1 MiB by default).
+constexpr std::size_t kMaxFormBody = 256 * 1024;
+static_assert(kMaxFormBody >= 12 * (kTitleChars + kBodyChars + kCaptionChars + kCreditChars) +
+                                  3 * kImageUrlBytes + 1024);
 
 // The first words of an entry, for its line in the list.
 std::string summary(const domain::TickerEntry& e) {
@@ -28,6 +49,35 @@ std::string summary(const domain::TickerEntry& e) {
     s += "…";
   }
   return s;
+}
+
+// Why an entry was refused, in the edition's language. The service's
+// messages are English and written for API clients; the console goes by the
+// field and the rule broken (for a text field, as the service words it).
+std::string error_text(const Error& e, const Catalog& cat) {
+  struct TextField {
+    std::string_view field;  // as the service names it
+    std::string_view name;   // as the catalog's {field, select, ...} names it
+    std::size_t max_chars;
+  };
+  static constexpr TextField kTextFields[] = {{"title", "title", kTitleChars},
+                                              {"body", "body", kBodyChars},
+                                              {"image.caption", "caption", kCaptionChars},
+                                              {"image.credit", "credit", kCreditChars}};
+  for (const auto& t : kTextFields) {
+    if (e.field != t.field) continue;
+    if (e.message.find("must not be empty") != std::string::npos)
+      return cat.format("console_error_empty", {{"field", t.name}});
+    if (e.message.find("longer than") != std::string::npos)
+      return cat.format("console_error_too_long",
+                        {{"field", t.name}, {"max", static_cast<std::int64_t>(t.max_chars)}});
+    return cat.format("console_error_characters", {{"field", t.name}});
+  }
+  if (e.field == "image" && e.message.starts_with("image.url"))
+    return cat.text("console_error_image_url");
+  if (e.field == "article_id") return cat.text("console_error_article");
+  if (e.field == "op") return cat.text("console_error_operation");
+  return cat.text("error_generic");
 }
 
 }  // namespace
@@ -53,13 +103,21 @@ std::optional<Response> EditorConsole::refuse(const Request& req, const Viewer& 
 }
 
 Response EditorConsole::render(const Request& req, int status, const std::string& ticker,
-                               const Viewer& viewer, std::string notice, std::string error) {
+                               const Viewer& viewer, std::string notice, std::string error,
+                               const Draft* draft) {
   std::string ed = tickers_.edition_of(ticker);
   const Catalog& cat = i18n_.catalog(ed);
   auto page_entries =
       tickers_.entries({ticker, domain::EntryOrder::newest, std::nullopt, kConsoleEntries});
   auto blogs = tickers_.live_blogs(ed);
   if (!page_entries || !blogs) throw std::runtime_error("store read failed in the console");
+  std::vector<domain::TickerEntry> shown = std::move(page_entries->items);
+  // An entry edited from an older page load may have dropped out of the
+  // latest ones meanwhile; its refused edit is still shown, at the end.
+  if (draft && draft->entry != 0 &&
+      std::none_of(shown.begin(), shown.end(),
+                   [&](const domain::TickerEntry& e) { return e.id == draft->entry; }))
+    if (auto e = tickers_.entry(ticker, draft->entry)) shown.push_back(std::move(*e));
   Response cookies;
   json page;
   page["csrf"] = guard_.csrf_token(req, cookies);
@@ -79,20 +137,44 @@ Response EditorConsole::render(const Request& req, int status, const std::string
   page["notice"] = notice.empty() ? json(false) : json(notice);
   page["errors"] = error.empty() ? json::array() : json::array({error});
   page["has_errors"] = !error.empty();
+  page["max"] = {{"title", kTitleChars},
+                 {"body", kBodyChars},
+                 {"image_url", kImageUrlBytes},
+                 {"image_caption", kCaptionChars},
+                 {"image_credit", kCreditChars}};
+  json new_entry = {{"breaking", false}, {"pinned", false}};
+  for (const char* name :
+       {"title", "body", "article_id", "image_url", "image_caption", "image_credit"})
+    new_entry[name] = draft && draft->entry == 0 ? form_field(draft->fields, name) : "";
+  if (draft && draft->entry == 0) {
+    new_entry["breaking"] = draft->fields.contains("breaking");
+    new_entry["pinned"] = draft->fields.contains("pinned");
+  }
+  page["new_entry"] = std::move(new_entry);
   page["entries"] = json::array();
-  for (const auto& e : page_entries->items)
+  for (const auto& e : shown) {
+    bool refused = draft && draft->entry == e.id;
+    json form = refused ? json{{"title", form_field(draft->fields, "title")},
+                               {"body", form_field(draft->fields, "body")},
+                               {"breaking", draft->fields.contains("breaking")},
+                               {"pinned", draft->fields.contains("pinned")}}
+                        : json{{"title", e.title},
+                               {"body", e.body},
+                               {"breaking", e.breaking},
+                               {"pinned", e.pinned}};
     page["entries"].push_back(
         {{"id", e.id},
-         {"title", e.title},
-         {"body", e.body},
          {"summary", summary(e)},
          {"breaking", e.breaking},
          {"pinned", e.pinned},
+         {"form", std::move(form)},
+         {"open", refused},
          {"created_iso", format_rfc3339(e.created_at)},
          {"created_text", cat.format_datetime(e.created_at)},
          {"action", "/admin/tickers/" + ticker + "/entries/" + std::to_string(e.id)},
          {"pin_op", e.pinned ? "unpin" : "pin"},
          {"pin_label", cat.text(e.pinned ? "console_unpin" : "console_pin")}});
+  }
   Response r = pages_.private_page(req, status, ed, cat.text("console_title"), "editor_console",
                                    std::move(page), viewer);
   for (auto& h : cookies.headers)
@@ -115,13 +197,25 @@ Response EditorConsole::show(Request& req) {
   return render(req, 200, ticker, viewer, notice, "");
 }
 
+Response EditorConsole::too_large(const Request& req, const std::string& ticker,
+                                  const Viewer& viewer) {
+  const Catalog& cat = i18n_.catalog(tickers_.edition_of(ticker));
+  return render(
+      req, 413, ticker, viewer, "",
+      cat.format("console_error_too_large", {{"max", static_cast<std::int64_t>(kBodyChars)}}));
+}
+
 Response EditorConsole::post_entry(Request& req) {
   Viewer viewer = pages_.viewer_of(req);
   if (auto r = refuse(req, viewer)) return std::move(*r);
   std::string ticker(req.param("id"));
   if (!tickers_.exists(ticker)) return pages_.error_page(req, 404);
-  auto f = form_fields(req, kMaxFormBody);
+  // Too large to read means no CSRF token either: say what is wrong.
+  if (form_too_large(req, kMaxFormBody)) return too_large(req, ticker, viewer);
+  Draft draft{0, form_fields(req, kMaxFormBody)};
+  const auto& f = draft.fields;
   if (!guard_.check(req, form_field(f, "csrf"))) return pages_.error_page(req, 403);
+  const Catalog& cat = i18n_.catalog(tickers_.edition_of(ticker));
   domain::TickerEntryInput in;
   in.title = form_field(f, "title");
   in.body = form_field(f, "body");
@@ -131,14 +225,16 @@ Response EditorConsole::post_entry(Request& req) {
     std::int64_t id = 0;
     auto [p, ec] = std::from_chars(a.data(), a.data() + a.size(), id);
     if (ec != std::errc() || p != a.data() + a.size() || id <= 0)
-      return render(req, 400, ticker, viewer, "", "article_id: " + a);
+      return render(req, 400, ticker, viewer, "",
+                    error_text({ErrorCode::invalid, "article_id: not a number", "article_id"}, cat),
+                    &draft);
     in.article_id = std::optional<std::int64_t>(id);
   }
   if (auto url = form_field(f, "image_url"); !url.empty())
     in.image = std::optional<domain::Image>(
         domain::Image{url, form_field(f, "image_caption"), form_field(f, "image_credit"), 0, 0});
   auto e = tickers_.post_entry(ticker, in);
-  if (!e) return render(req, 400, ticker, viewer, "", e.error().message);
+  if (!e) return render(req, 400, ticker, viewer, "", error_text(e.error(), cat), &draft);
   return see_other("/admin/tickers/" + ticker + "?done=posted");
 }
 
@@ -147,8 +243,10 @@ Response EditorConsole::change_entry(Request& req) {
   if (auto r = refuse(req, viewer)) return std::move(*r);
   std::string ticker(req.param("id"));
   if (!tickers_.exists(ticker)) return pages_.error_page(req, 404);
+  if (form_too_large(req, kMaxFormBody)) return too_large(req, ticker, viewer);
   auto f = form_fields(req, kMaxFormBody);
   if (!guard_.check(req, form_field(f, "csrf"))) return pages_.error_page(req, 403);
+  const Catalog& cat = i18n_.catalog(tickers_.edition_of(ticker));
   std::int64_t id = 0;
   auto param = req.param("entry");
   auto [p, ec] = std::from_chars(param.data(), param.data() + param.size(), id);
@@ -158,7 +256,7 @@ Response EditorConsole::change_entry(Request& req) {
     if (auto r = tickers_.delete_entry(ticker, id); !r)
       return r.error().code == ErrorCode::not_found
                  ? pages_.error_page(req, 404)
-                 : render(req, 400, ticker, viewer, "", r.error().message);
+                 : render(req, 400, ticker, viewer, "", error_text(r.error(), cat));
     return see_other("/admin/tickers/" + ticker + "?done=deleted");
   }
   domain::TickerEntryInput in;
@@ -170,13 +268,16 @@ Response EditorConsole::change_entry(Request& req) {
     in.breaking = f.contains("breaking");
     in.pinned = f.contains("pinned");
   } else {
-    return render(req, 400, ticker, viewer, "", "unknown operation");
+    return render(req, 400, ticker, viewer, "",
+                  error_text({ErrorCode::invalid, "unknown operation", "op"}, cat));
   }
   auto e = tickers_.edit_entry(ticker, id, in);
-  if (!e)
-    return e.error().code == ErrorCode::not_found
-               ? pages_.error_page(req, 404)
-               : render(req, 400, ticker, viewer, "", e.error().message);
+  if (!e) {
+    if (e.error().code == ErrorCode::not_found) return pages_.error_page(req, 404);
+    Draft draft{id, std::move(f)};
+    return render(req, 400, ticker, viewer, "", error_text(e.error(), cat),
+                  op == "update" ? &draft : nullptr);
+  }
   return see_other("/admin/tickers/" + ticker + "?done=saved#entry-" + std::to_string(id));
 }
 

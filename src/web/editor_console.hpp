@@ -5,6 +5,10 @@
 // editor UI for articles comes later; this is what a breaking-news evening
 // needs.)
 
+#include <cstdint>
+#include <map>
+#include <string>
+
 #include "domain/editions.hpp"
 #include "domain/ticker_service.hpp"
 #include "net/browser_guard.hpp"
@@ -28,8 +32,19 @@ class EditorConsole {
   net::Response show(net::Request& req);
   net::Response post_entry(net::Request& req);
   net::Response change_entry(net::Request& req);
+
+  /// A refused form as the editor typed it, to fill the form in again.
+  struct Draft {
+    std::int64_t entry = 0;  // the entry whose edit form it was; 0: the new-entry form
+    std::map<std::string, std::string> fields;
+  };
+  /// The console page for `ticker` in its edition's language. `error` is
+  /// shown already translated; `draft`, when given, refills its form.
   net::Response render(const net::Request& req, int status, const std::string& ticker,
-                       const Viewer& viewer, std::string notice, std::string error);
+                       const Viewer& viewer, std::string notice, std::string error,
+                       const Draft* draft = nullptr);
+  /// 413 for a form over the console's limit, which the page explains.
+  net::Response too_large(const net::Request& req, const std::string& ticker, const Viewer& viewer);
 
   Pages& pages_;
   domain::TickerService& tickers_;

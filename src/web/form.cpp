@@ -11,6 +11,10 @@ std::map<std::string, std::string> form_fields(const net::Request& req, std::siz
   return out;
 }
 
+bool form_too_large(const net::Request& req, std::size_t max_bytes) {
+  return req.body.size() > max_bytes;
+}
+
 std::string form_field(const std::map<std::string, std::string>& fields, const std::string& name) {
   auto it = fields.find(name);
   return it == fields.end() ? std::string() : it->second;
