@@ -18,7 +18,18 @@ std::string trim(std::string_view s) {
 
 Result<std::string> checked_text(const std::string& value, std::size_t max_chars, const char* field,
                                  bool required) {
-  std::string v = trim(value);
+  // Browsers send a textarea's line breaks as CR LF; stored and counted as
+  // one LF each, so a text that fit the form's maxlength fits here too.
+  std::string v;
+  v.reserve(value.size());
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value[i] != '\r') {
+      v += value[i];
+    } else if (i + 1 == value.size() || value[i + 1] != '\n') {
+      v += '\n';
+    }
+  }
+  v = trim(v);
   long len = text::utf8_length(v);
   if (len < 0) return fail(ErrorCode::invalid, std::string(field) + " is not valid UTF-8", field);
   if (required && len == 0)

@@ -536,6 +536,18 @@ TEST_F(TickerServiceTest, PageSizeOutsideOneToAHundredIsInvalid) {
   EXPECT_EQ(service.entries({"de", EntryOrder::newest, std::nullopt, 1}).value().items.size(), 1u);
 }
 
+TEST_F(TickerServiceTest, LineBreaksAreStoredAndCountedAsOneLF) {
+  auto e = service.post_entry("de", body("eins\r\nzwei\rdrei\n"));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->body, "eins\nzwei\ndrei");
+  // 10,000 lines as a browser sends them: 20,000 characters once stored.
+  std::string lines;
+  for (int i = 0; i < 10'000; ++i) lines += i + 1 < 10'000 ? "x\r\n" : "xx";
+  auto full = service.post_entry("de", body(lines));
+  ASSERT_TRUE(full) << full.error().message;
+  EXPECT_EQ(full->body.size(), 20'000u);
+}
+
 TEST_F(TickerServiceTest, ConcurrentPostsArePublishedInStoredOrder) {
   // Readers see the live order (the events) and the stored order (pages by
   // created_at, id); with posts racing on several threads they must agree.
