@@ -237,6 +237,14 @@ Result<Account> AccountService::confirm(std::string_view token) {
   return store_.accounts().by_id(a.id);
 }
 
+bool AccountService::was_confirmed_by(std::string_view token) {
+  if (token.empty() || token.size() > 100) return false;
+  auto t = store_.accounts().peek_token(sha256_hex(token), TokenPurpose::confirm);
+  if (!t || !t->used_at) return false;
+  auto a = store_.accounts().by_id(t->account_id);
+  return a && a->confirmed() && !a->deleted();
+}
+
 Result<void> AccountService::resend_confirmation(std::string_view email_in,
                                                  const std::string& client) {
   auto email = checked_email(email_in, "email");

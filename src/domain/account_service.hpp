@@ -78,6 +78,11 @@ class AccountService {
   /// Confirms the address behind a mailed token. invalid when the link is
   /// unknown, used or expired.
   Result<Account> confirm(std::string_view token);
+  /// True when `token` is a confirmation link already used (or replaced)
+  /// and its account is confirmed: mail scanners often open links before
+  /// their reader does, who should then hear "already confirmed", not
+  /// "not valid". Changes nothing.
+  bool was_confirmed_by(std::string_view token);
   /// Mails a fresh confirmation link when the address has an unconfirmed
   /// account; the same answer otherwise.
   Result<void> resend_confirmation(std::string_view email, const std::string& client);

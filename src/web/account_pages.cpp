@@ -171,7 +171,15 @@ Response AccountPages::confirm(Request& req) {
   Viewer viewer = pages_.viewer_of(req);
   std::string ed = edition_for(req, {}, viewer);
   const Catalog& cat = i18n_.catalog(ed);
-  auto a = accounts_.confirm(req.query_param("token").value_or(""));
+  std::string token(req.query_param("token").value_or(""));
+  auto a = accounts_.confirm(token);
+  if (!a && accounts_.was_confirmed_by(token)) {
+    json links = json::array();
+    if (!viewer.auth)
+      links.push_back({{"href", "/account/login?ed=" + ed}, {"label", cat.text("login_title")}});
+    return message(req, 200, ed, "confirm_ok_title", cat.text("confirm_already_message"), viewer,
+                   links);
+  }
   if (!a)
     return message(
         req, 400, ed, "link_failed_title", cat.text("link_failed_message"), viewer,

@@ -228,7 +228,15 @@ def test_confirm_token_reuse_rejected(smtp_server, smtp_sink):
     r = b.api("POST", "/api/v1/auth/confirm", {"token": token}, csrf=False)
     assert r.status == 400, r
     assert r.json()["error"]["field"] == "token"
+    # The page, opened again (as a mail scanner may have opened it first),
+    # says the address is confirmed; it changes nothing.
+    before = account_row(srv, address)
     r = b.get(path_of(m.link("/account/confirm")))
+    assert r.status == 200, r
+    assert catalog("de")["confirm_already_message"] in html.unescape(r.text)
+    assert account_row(srv, address) == before
+    # An unknown token is still refused.
+    r = b.get("/account/confirm?ed=de&token=" + "A" * 43)
     assert r.status == 400
     assert catalog("de")["link_failed_message"] in html.unescape(r.text)
 
