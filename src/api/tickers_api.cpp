@@ -19,6 +19,7 @@ void TickersApi::register_routes(net::Router& router) {
   };
   add(Method::get, "/api/v1/tickers", &TickersApi::list_tickers);
   add(Method::post, "/api/v1/tickers", &TickersApi::create_live_blog);
+  add(Method::patch, "/api/v1/tickers/{id}", &TickersApi::patch_live_blog);
   add(Method::get, "/api/v1/tickers/{id}/entries", &TickersApi::list_entries);
   add(Method::post, "/api/v1/tickers/{id}/entries", &TickersApi::post_entry);
   add(Method::get, "/api/v1/tickers/{id}/entries/{entry}", &TickersApi::get_entry);
@@ -61,6 +62,22 @@ Response TickersApi::create_live_blog(Request& req) {
   Response res = json_response(201, live_blog_json(*b).dump());
   res.header("Location", "/api/v1/tickers/" + b->slug + "/entries");
   return res;
+}
+
+Response TickersApi::patch_live_blog(Request& req) {
+  auto caller = callers_.require(req, domain::Role::editor, true);
+  if (!caller) return error_response(caller.error());
+  if (!is_json(req)) return unsupported_media_type();
+  json j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return error_response(400, "invalid", "the body must be a JSON object");
+  for (auto& [k, v] : j.items())
+    if (k != "ended") return error_response(400, "invalid", "unknown field '" + k + "'", k);
+  if (!j.contains("ended") || !j["ended"].is_boolean())
+    return error_response(400, "invalid", "ended must be true or false", "ended");
+  auto b = tickers_.set_live_blog_ended(req.param("id"), j["ended"].get<bool>());
+  if (!b) return error_response(b.error());
+  return json_response(200, live_blog_json(*b).dump());
 }
 
 Response TickersApi::list_entries(Request& req) {

@@ -26,6 +26,7 @@ class TickersApi {
  private:
   net::Response list_tickers(net::Request& req);
   net::Response create_live_blog(net::Request& req);
+  net::Response patch_live_blog(net::Request& req);
   net::Response list_entries(net::Request& req);
   net::Response list_pinned(net::Request& req);
   net::Response post_entry(net::Request& req);

@@ -82,9 +82,16 @@ Result<std::vector<LiveBlog>> TickerService::live_blogs(std::string_view edition
 }
 
 Result<LiveBlog> TickerService::end_live_blog(std::string_view slug) {
+  return set_live_blog_ended(slug, true);
+}
+
+Result<LiveBlog> TickerService::set_live_blog_ended(std::string_view slug, bool ended) {
   auto b = store_.tickers().live_blog(slug);
   if (!b) return b;
-  if (!b->ended_at) b->ended_at = now_millis();
+  if (!ended)
+    b->ended_at.reset();
+  else if (!b->ended_at)
+    b->ended_at = now_millis();
   auto r = store_.tickers().update_live_blog(*b);
   if (r) articles_.bump_generation();
   return r;

@@ -50,6 +50,9 @@ class TickerService {
   Result<std::vector<LiveBlog>> live_blogs(std::string_view edition);
   /// Marks a live blog as ended (it stays readable).
   Result<LiveBlog> end_live_blog(std::string_view slug);
+  /// Ends a live blog (now, unless it has ended already) or opens it again;
+  /// not_found for anything but a live blog.
+  Result<LiveBlog> set_live_blog_ended(std::string_view slug, bool ended);
 
   /// Stores a new entry (body required) and publishes it.
   Result<TickerEntry> post_entry(std::string_view ticker, const TickerEntryInput& input);

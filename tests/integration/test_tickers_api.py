@@ -288,6 +288,53 @@ def test_ticker_pages_ignore_tracking_parameters_but_refuse_bad_order_or_cursor(
             assert r.status == 400, (path + bad, r)
 
 
+def test_live_blog_ends_and_opens_again(server, editor_token):
+    slug = create_blog(server, editor_token, "ending-blog")["id"]
+    path = f"/api/v1/tickers/{slug}"
+    ended_notice = "Dieser Liveblog ist beendet."
+    page = server.get(f"/de/live/{slug}").text
+    assert ended_notice not in page and "live.js" in page
+
+    r = server.request("PATCH", path, token=editor_token, json_body={"ended": True})
+    assert r.status == 200, r
+    b = r.json()
+    assert b["id"] == slug and RFC3339.match(b["ended_at"]), b
+    listed = next(i for i in server.get("/api/v1/tickers?edition=de").json()["items"] if i["id"] == slug)
+    assert listed == b
+    page = server.get(f"/de/live/{slug}").text
+    assert ended_notice in page and "live.js" not in page, "an ended blog needs no live connection"
+    # Ending again keeps the first end time.
+    again = server.request("PATCH", path, token=editor_token, json_body={"ended": True}).json()
+    assert again["ended_at"] == b["ended_at"]
+
+    r = server.request("PATCH", path, token=editor_token, json_body={"ended": False})
+    assert r.status == 200 and r.json()["ended_at"] is None, r
+    assert ended_notice not in server.get(f"/de/live/{slug}").text
+
+
+@pytest.mark.parametrize("body, status, field", [
+    ({}, 400, "ended"),
+    ({"ended": "yes"}, 400, "ended"),
+    ({"ended": True, "title": "x"}, 400, "title"),
+])
+def test_bad_live_blog_patch_is_400_and_changes_nothing(server, editor_token, body, status, field):
+    slug = create_blog(server, editor_token, f"patch-bad-{len(body)}-{field}")["id"]
+    before = db_rows(server, "live_blogs")
+    assert_error(server.request("PATCH", f"/api/v1/tickers/{slug}", token=editor_token, json_body=body),
+                 status, "invalid", field)
+    assert db_rows(server, "live_blogs") == before
+
+
+def test_only_editors_end_live_blogs_and_only_live_blogs_end(server, editor_token, reader_token, unchanged):
+    assert_error(server.request("PATCH", "/api/v1/tickers/regionalwahl-live", token=reader_token,
+                                json_body={"ended": True}), 403)
+    assert_error(server.request("PATCH", "/api/v1/tickers/regionalwahl-live",
+                                json_body={"ended": True}), 401)
+    for ticker in ("de", "no-such-blog"):
+        assert_error(server.request("PATCH", f"/api/v1/tickers/{ticker}", token=editor_token,
+                                    json_body={"ended": True}), 404, "not_found")
+
+
 def test_pinned_of_unknown_ticker_is_404_and_parameters_400(server):
     assert_error(server.get("/api/v1/tickers/no-such-blog/pinned"), 404, "not_found")
     assert_error(server.get("/api/v1/tickers/de/pinned?limit=5"), 400, "invalid")
