@@ -5,6 +5,7 @@
 #include <set>
 
 #include "api/api_errors.hpp"
+#include "api/json_body.hpp"
 #include "api/json_codec.hpp"
 
 namespace depesche::api {
@@ -174,10 +175,9 @@ Response ArticlesApi::sections(Request& req) {
 
 Response ArticlesApi::create_section(Request& req) {
   if (auto ok = require_editor(req); !ok) return error_response(ok.error());
-  if (!is_json(req)) return unsupported_media_type();
-  json j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return error_response(400, "invalid", "the body must be a JSON object");
+  auto body = json_object_body(req);
+  if (!body) return std::move(body.error());
+  json& j = *body;
   for (auto& [k, v] : j.items())
     if (k != "edition" && k != "slug" && k != "name" && k != "position")
       return error_response(400, "invalid", "unknown field '" + k + "'", k);

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "api/api_errors.hpp"
+#include "api/json_body.hpp"
 #include "api/ticker_codec.hpp"
 
 namespace depesche::api {
@@ -44,10 +45,9 @@ Response TickersApi::list_tickers(Request& req) {
 Response TickersApi::create_live_blog(Request& req) {
   auto caller = callers_.require(req, domain::Role::editor, true);
   if (!caller) return error_response(caller.error());
-  if (!is_json(req)) return unsupported_media_type();
-  json j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return error_response(400, "invalid", "the body must be a JSON object");
+  auto body = json_object_body(req);
+  if (!body) return std::move(body.error());
+  json& j = *body;
   std::map<std::string, std::string> f;
   for (auto& [k, v] : j.items()) {
     if (k != "slug" && k != "edition" && k != "title" && k != "teaser")
@@ -67,10 +67,9 @@ Response TickersApi::create_live_blog(Request& req) {
 Response TickersApi::patch_live_blog(Request& req) {
   auto caller = callers_.require(req, domain::Role::editor, true);
   if (!caller) return error_response(caller.error());
-  if (!is_json(req)) return unsupported_media_type();
-  json j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return error_response(400, "invalid", "the body must be a JSON object");
+  auto body = json_object_body(req);
+  if (!body) return std::move(body.error());
+  json& j = *body;
   for (auto& [k, v] : j.items())
     if (k != "ended") return error_response(400, "invalid", "unknown field '" + k + "'", k);
   if (!j.contains("ended") || !j["ended"].is_boolean())
