@@ -93,6 +93,8 @@ void EditorConsole::register_routes(net::Router& router) {
              [this](Request& r) { return post_entry(r); });
   router.add({Method::post}, "/admin/tickers/{id}/entries/{entry}",
              [this](Request& r) { return change_entry(r); });
+  router.add({Method::post}, "/admin/tickers/{id}/state",
+             [this](Request& r) { return change_blog_state(r); });
 }
 
 std::optional<Response> EditorConsole::refuse(const Request& req, const Viewer& viewer) const {
@@ -132,6 +134,17 @@ Response EditorConsole::render(const Request& req, int status, const std::string
         {{"href", "/admin/tickers/" + b.slug}, {"title", b.title}, {"current", b.slug == ticker}});
   }
   page["ticker_title"] = title;
+  // A live blog can be ended (its page then says so) and opened again.
+  page["blog_state"] = false;
+  if (ticker != ed)
+    for (const auto& b : *blogs)
+      if (b.slug == ticker) {
+        bool ended = b.ended_at.has_value();
+        page["blog_state"] = {
+            {"action", "/admin/tickers/" + ticker + "/state"},
+            {"op", ended ? "reopen" : "end"},
+            {"label", cat.text(ended ? "console_reopen_blog" : "console_end_blog")}};
+      }
   page["live_href"] = ticker == ed ? "/" + ed + "/ticker" : "/" + ed + "/live/" + ticker;
   page["action"] = "/admin/tickers/" + ticker + "/entries";
   page["notice"] = notice.empty() ? json(false) : json(notice);
@@ -193,8 +206,29 @@ Response EditorConsole::show(Request& req) {
     if (*done == "posted") notice = cat.text("console_posted");
     if (*done == "saved") notice = cat.text("console_saved");
     if (*done == "deleted") notice = cat.text("console_deleted");
+    if (*done == "ended") notice = cat.text("console_blog_ended");
+    if (*done == "reopened") notice = cat.text("console_blog_reopened");
   }
   return render(req, 200, ticker, viewer, notice, "");
+}
+
+Response EditorConsole::change_blog_state(Request& req) {
+  Viewer viewer = pages_.viewer_of(req);
+  if (auto r = refuse(req, viewer)) return std::move(*r);
+  std::string ticker(req.param("id"));
+  // Only live blogs end; an edition's ticker runs on.
+  if (!tickers_.exists(ticker) || tickers_.edition_of(ticker) == ticker)
+    return pages_.error_page(req, 404);
+  auto f = form_fields(req, kMaxFormBody);
+  if (!guard_.check(req, form_field(f, "csrf"))) return pages_.error_page(req, 403);
+  std::string op = form_field(f, "op");
+  if (op != "end" && op != "reopen") {
+    const Catalog& cat = i18n_.catalog(tickers_.edition_of(ticker));
+    return render(req, 400, ticker, viewer, "", cat.text("console_error_operation"));
+  }
+  auto b = tickers_.set_live_blog_ended(ticker, op == "end");
+  if (!b) throw std::runtime_error("store write failed in the console: " + b.error().message);
+  return see_other("/admin/tickers/" + ticker + "?done=" + (op == "end" ? "ended" : "reopened"));
 }
 
 Response EditorConsole::too_large(const Request& req, const std::string& ticker,

@@ -32,6 +32,7 @@ class EditorConsole {
   net::Response show(net::Request& req);
   net::Response post_entry(net::Request& req);
   net::Response change_entry(net::Request& req);
+  net::Response change_blog_state(net::Request& req);
 
   /// A refused form as the editor typed it, to fill the form in again.
   struct Draft {

@@ -291,6 +291,43 @@ def test_live_blog_console(server, editor):
     assert [e["body"] for e in api_entries(server, "konsole-liveblog")] == ["Начинаем трансляцию."]
 
 
+def blog_ended_at(srv, slug: str):
+    blog = next(b for b in srv.get("/api/v1/tickers?edition=ru").json()["items"] if b["id"] == slug)
+    return blog["ended_at"]
+
+
+def test_editor_ends_and_reopens_a_live_blog(server, editor, reader):
+    r = editor.api("POST", "/api/v1/tickers", {"slug": "konsole-ende", "edition": "ru", "title": "Финал"})
+    assert r.status == 201, r
+    ru = catalog("ru")
+    page, token = open_console(editor, "konsole-ende")
+    assert ru["console_end_blog"] in page and ru["console_reopen_blog"] not in page
+
+    # Without the token, or as a reader, nothing changes.
+    assert editor.form_post("/admin/tickers/konsole-ende/state", {"op": "end"}, csrf="").status == 403
+    assert reader.form_post("/admin/tickers/konsole-ende/state", {"op": "end"}, csrf=token).status == 403
+    assert blog_ended_at(server, "konsole-ende") is None
+
+    r = editor.form_post("/admin/tickers/konsole-ende/state", {"op": "end"}, csrf=token)
+    assert r.status == 303 and r.header("location") == "/admin/tickers/konsole-ende?done=ended", r
+    assert blog_ended_at(server, "konsole-ende") is not None
+    page, token = open_console(editor, "konsole-ende?done=ended")
+    assert ru["console_blog_ended"] in page and ru["console_reopen_blog"] in page
+    assert ru["live_blog_ended"] in server.get("/ru/live/konsole-ende").text
+
+    r = editor.form_post("/admin/tickers/konsole-ende/state", {"op": "reopen"}, csrf=token)
+    assert r.status == 303, r
+    assert blog_ended_at(server, "konsole-ende") is None
+    assert ru["live_blog_ended"] not in server.get("/ru/live/konsole-ende").text
+
+    r = editor.form_post("/admin/tickers/konsole-ende/state", {"op": "explode"}, csrf=token)
+    assert r.status == 400, r
+    # An edition's ticker has no end.
+    page, token = open_console(editor, "ru")
+    assert ru["console_end_blog"] not in page
+    assert editor.form_post("/admin/tickers/ru/state", {"op": "end"}, csrf=token).status == 404
+
+
 # --------------------------------------------------------------------------
 # Long entries: the form limit fits what the service accepts
 # --------------------------------------------------------------------------
