@@ -173,14 +173,10 @@ Response AccountPages::confirm(Request& req) {
   const Catalog& cat = i18n_.catalog(ed);
   std::string token(req.query_param("token").value_or(""));
   auto a = accounts_.confirm(token);
-  if (!a && accounts_.was_confirmed_by(token)) {
-    json links = json::array();
-    if (!viewer.auth)
-      links.push_back({{"href", "/account/login?ed=" + ed}, {"label", cat.text("login_title")}});
-    return message(req, 200, ed, "confirm_ok_title", cat.text("confirm_already_message"), viewer,
-                   links);
-  }
-  if (!a)
+  // A used link of a confirmed account (a mail scanner may have opened it
+  // first) is told apart from a link that never worked.
+  bool already = !a && accounts_.was_confirmed_by(token);
+  if (!a && !already)
     return message(
         req, 400, ed, "link_failed_title", cat.text("link_failed_message"), viewer,
         json::array({{{"href", "/account/resend?ed=" + ed}, {"label", cat.text("resend_link")}}}));
@@ -188,7 +184,9 @@ Response AccountPages::confirm(Request& req) {
   if (!viewer.auth)
     links.push_back({{"href", "/account/login?ed=" + ed}, {"label", cat.text("login_title")}});
   links.push_back({{"href", "/" + ed + "/"}, {"label", cat.text("back_home")}});
-  return message(req, 200, ed, "confirm_ok_title", cat.text("confirm_ok_message"), viewer, links);
+  return message(req, 200, ed, "confirm_ok_title",
+                 cat.text(already ? "confirm_already_message" : "confirm_ok_message"), viewer,
+                 links);
 }
 
 Response AccountPages::resend_form(Request& req) {

@@ -8,6 +8,10 @@ using domain::AccountToken;
 using domain::Session;
 using domain::TokenPurpose;
 
+#define TOKEN_COLUMNS                                                              \
+  "SELECT hash, account_id, purpose, new_email, created_at, expires_at, used_at, " \
+  "password_hash, display_name, edition FROM account_tokens "
+
 #define ACCOUNT_COLUMNS                                                                      \
   "SELECT id, COALESCE(email, ''), display_name, password_hash, role, edition, created_at, " \
   "confirmed_at, deleted_at FROM accounts "
@@ -312,11 +316,9 @@ Result<void> SqliteAccountRepository::retire_tokens(std::int64_t account_id, Tok
 Result<AccountToken> SqliteAccountRepository::newest_unused_token(std::int64_t account_id,
                                                                   TokenPurpose purpose) {
   auto db = pool_.reader();
-  auto st = db->prepare(
-      "SELECT hash, account_id, purpose, new_email, created_at, expires_at, used_at, "
-      "password_hash, display_name, edition FROM account_tokens WHERE account_id = ? AND purpose = "
-      "? AND used_at IS NULL "
-      "ORDER BY created_at DESC, rowid DESC LIMIT 1");
+  auto st = db->prepare(TOKEN_COLUMNS
+                        "WHERE account_id = ? AND purpose = ? AND used_at IS NULL "
+                        "ORDER BY created_at DESC, rowid DESC LIMIT 1");
   if (!st) return std::unexpected(st.error());
   st->bind(1, account_id).bind(2, to_string(purpose));
   auto row = st->step();
@@ -328,10 +330,7 @@ Result<AccountToken> SqliteAccountRepository::newest_unused_token(std::int64_t a
 Result<AccountToken> SqliteAccountRepository::peek_token(std::string_view hash,
                                                          TokenPurpose purpose) {
   auto db = pool_.reader();
-  auto st = db->prepare(
-      "SELECT hash, account_id, purpose, new_email, created_at, expires_at, used_at, "
-      "password_hash, display_name, edition FROM "
-      "account_tokens WHERE hash = ? AND purpose = ?");
+  auto st = db->prepare(TOKEN_COLUMNS "WHERE hash = ? AND purpose = ?");
   if (!st) return std::unexpected(st.error());
   st->bind(1, hash).bind(2, to_string(purpose));
   auto row = st->step();
@@ -345,10 +344,7 @@ Result<AccountToken> SqliteAccountRepository::consume_token(std::string_view has
   auto db = pool_.writer();
   Transaction tx(*db);
   if (auto r = tx.begin(); !r) return std::unexpected(r.error());
-  auto st = db->prepare(
-      "SELECT hash, account_id, purpose, new_email, created_at, expires_at, used_at, "
-      "password_hash, display_name, edition FROM "
-      "account_tokens WHERE hash = ? AND purpose = ?");
+  auto st = db->prepare(TOKEN_COLUMNS "WHERE hash = ? AND purpose = ?");
   if (!st) return std::unexpected(st.error());
   st->bind(1, hash).bind(2, to_string(purpose));
   auto row = st->step();
