@@ -30,6 +30,7 @@ function start(el) {
   let firstPage = el.dataset.firstPage !== 'false';  // false on ?cursor= pages
   let lastSeq = Number(el.dataset.seq) || 0;
   let subscribedSeq = 0;
+  let epoch = null;          // the history our seqs count in, from the first "subscribed"
   let pending = [];          // new entries held back while the reader is scrolled away
   const more = el.querySelector('.ticker-more');
   let socket = null;
@@ -326,7 +327,9 @@ function start(el) {
     setState('connecting');
     socket.addEventListener('open', () => {
       backoff = 1000;
-      socket.send(JSON.stringify({ type: 'subscribe', topic, since: lastSeq }));
+      const subscribe = { type: 'subscribe', topic, since: lastSeq };
+      if (epoch !== null) subscribe.epoch = epoch;
+      socket.send(JSON.stringify(subscribe));
     });
     socket.addEventListener('message', (event) => {
       let msg;
@@ -338,6 +341,9 @@ function start(el) {
       if (msg.topic !== topic) return;
       if (msg.type === 'subscribed') {
         subscribedSeq = msg.seq;
+        // A seq from another history (a reset log) is answered with resync,
+        // which refetches; from then on we count in the new one.
+        if (typeof msg.epoch === 'number') epoch = msg.epoch;
         setState('live');
       } else if (msg.type === 'resync') {
         // What was missed is no longer in the server's history (or the

@@ -1,5 +1,6 @@
 #include "app/application.hpp"
 
+#include <charconv>
 #include <filesystem>
 #include <thread>
 
@@ -9,7 +10,9 @@
 #include "api/caller.hpp"
 #include "api/ticker_events.hpp"
 #include "api/tickers_api.hpp"
+#include "app/log_event_source.hpp"
 #include "base/log.hpp"
+#include "bus/event_relay.hpp"
 #include "bus/in_process_bus.hpp"
 #include "domain/account_service.hpp"
 #include "domain/article_service.hpp"
@@ -58,9 +61,8 @@ struct Application::Parts {
   std::unique_ptr<web::AccountMailWriter> account_mails;
   std::unique_ptr<domain::JobQueue> jobs;  // after what its jobs use, so it stops first
   std::unique_ptr<domain::AccountService> accounts;
-  std::uint64_t seq_base = 0;
   std::unique_ptr<bus::Bus> bus;
-  std::unique_ptr<api::BusTickerEvents> ticker_events;
+  std::unique_ptr<api::TickerEventCodec> ticker_events;
   std::unique_ptr<domain::TickerService> tickers;
 };
 
@@ -83,6 +85,12 @@ std::string Application::resource_dir() const {
 }
 
 namespace {
+
+// Runs a clean-up on every way out of a scope (serve() has several).
+struct ScopeExit {
+  std::function<void()> run;
+  ~ScopeExit() { run(); }
+};
 
 domain::AccountSettings account_settings(const Config& c) {
   constexpr Millis kHour = 3600'000;
@@ -187,14 +195,10 @@ Result<std::unique_ptr<Application>> Application::open(Config config) {
       *p.store, *p.editions, *p.passwords, *p.account_mails,
       [jobs = p.jobs.get()](std::function<void()> job) { jobs->post(std::move(job)); },
       p.account_settings);
-  // Each process numbers events above anything an earlier one issued (see
-  // InProcessBus), so readers resuming across a restart resync.
-  p.seq_base = static_cast<std::uint64_t>(now_millis()) * 1000;
-  p.bus = std::make_unique<bus::InProcessBus>(p.seq_base);
-  p.ticker_events = std::make_unique<api::BusTickerEvents>(*p.bus);
+  p.bus = std::make_unique<bus::InProcessBus>();
+  p.ticker_events = std::make_unique<api::TickerEventCodec>();
   p.tickers =
       std::make_unique<domain::TickerService>(*p.store, *p.editions, *p.articles, *p.ticker_events);
-  if (auto r = p.tickers->load(); !r) return std::unexpected(r.error());
   return app;
 }
 
@@ -208,28 +212,78 @@ int Application::serve() {
   net::Router router;
   web::PageCache cache(static_cast<std::size_t>(c.site_page_cache_entries),
                        [&] { return p.articles->content_generation(); });
+  // Blocking work (the store, hashing) of requests and of the live hub.
+  net::BlockingPool pool(static_cast<std::size_t>(c.server_blocking_threads));
   live::HubOptions live_opts;
   live_opts.loops = static_cast<std::size_t>(c.live_loops);
   live_opts.history = static_cast<std::size_t>(c.live_history);
   live_opts.history_bytes = static_cast<std::size_t>(c.live_history_bytes);
+  live_opts.max_replay = static_cast<std::size_t>(c.live_max_replay);
   live_opts.max_queue_bytes = static_cast<std::size_t>(c.live_max_queue_bytes);
   live_opts.max_message_bytes = static_cast<std::size_t>(c.live_max_message_bytes);
   live_opts.max_subscriptions = static_cast<std::size_t>(c.live_max_subscriptions);
+  live_opts.max_pending = static_cast<std::size_t>(c.live_max_pending);
   live_opts.max_messages_per_second = static_cast<int>(c.live_max_messages_per_second);
   live_opts.ping_interval = std::chrono::milliseconds(c.live_ping_interval_ms);
   live_opts.pong_timeout = std::chrono::milliseconds(c.live_pong_timeout_ms);
-  live_opts.seq_base = p.seq_base;
-  // Topics a reader may follow: ticker:<edition or live blog>. Comments and
-  // chats add theirs as they arrive.
-  live::Hub hub(live_opts, [&](std::string_view topic) {
-    return topic.starts_with("ticker:") && p.tickers->exists(topic.substr(7));
+  LogEventSource event_source(p.store->events());
+  live::Hub hub(live_opts, event_source,
+                [&pool](std::function<void()> work) { pool.post(std::move(work)); });
+  // Topics a reader may follow, by prefix. Chat rooms add theirs with the chats.
+  hub.add_policy("ticker:", [&](std::string_view name, const live::Identity&) -> Result<void> {
+    if (!p.tickers->exists(name)) return fail(ErrorCode::not_found, "unknown topic");
+    return {};
+  });
+  auto published_article = [&](std::string_view name, const live::Identity&) -> Result<void> {
+    std::int64_t id = 0;
+    auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), id);
+    if (ec != std::errc{} || end != name.data() + name.size() || id <= 0)
+      return fail(ErrorCode::not_found, "unknown topic");
+    auto a = p.articles->by_id(id, false);
+    if (!a) return std::unexpected(a.error());
+    return {};
+  };
+  hub.add_policy("article:", published_article);
+  hub.add_policy("comments:", published_article);
+  hub.set_identify([&](const live::UpgradeInfo& info) {
+    live::Identity who;
+    net::Request req;
+    req.headers = {{"cookie", info.cookie}};
+    auto secret = guard.session_secret(req);
+    if (!secret) return who;
+    auto me = p.accounts->authenticate(*secret);
+    if (!me) return who;
+    who.account_id = me->account.id;
+    who.role = domain::to_string(me->account.role);
+    who.display_name = me->account.display_name;
+    who.can_write = info.has_origin;
+    return who;
   });
   hub.set_public_url(c.server_public_url);
-  p.bus->on_event([&hub](const bus::Event& e) { hub.publish(e); });
+  // The bus carries committed events to the hub; cached pages follow them.
+  auto bus_handler = p.bus->on_event([&](const bus::Event& e) {
+    if (e.topic.starts_with("ticker:")) p.articles->bump_generation();
+    hub.publish(e);
+  });
+  ScopeExit unhook_bus([&] { p.bus->off_event(bus_handler); });
   hub.start();
+  bus::RelayOptions relay_opts;
+  relay_opts.poll = std::chrono::milliseconds(c.live_relay_poll_ms);
+  relay_opts.retention.max_age_ms = c.events_retention_days * 24 * 3600'000LL;
+  relay_opts.retention.max_per_topic = c.events_retention_per_topic;
+  bus::EventRelay relay(p.store->events(), *p.bus, relay_opts);
+  p.store->events().on_commit([&relay] { relay.wake(); });
+  ScopeExit unhook_relay([&] { p.store->events().on_commit(nullptr); });
+  if (auto r = relay.start(); !r) {
+    log::error("cannot start", {{"error", "event relay: " + r.error().message}});
+    return 1;
+  }
   web::Pages pages({*p.articles, *p.accounts, guard, *p.editions, *p.i18n, *p.templates, *p.statics,
                     cache, p.site, (fs::path(c.data_dir) / "media").string(), *p.tickers,
-                    [&hub](std::string_view topic) { return hub.current_seq(topic); },
+                    [&](std::string_view topic) -> std::uint64_t {
+                      auto head = p.store->events().head(topic);
+                      return head ? head->seq : 0;
+                    },
                     c.site_time_zone});
   web::EditorConsole editor_console(pages, *p.tickers, *p.editions, *p.i18n, guard);
   web::AccountPages account_pages(pages, *p.accounts, *p.editions, *p.i18n, guard,
@@ -292,7 +346,36 @@ int Application::serve() {
             "\n# HELP depesche_live_slow_closes_total Readers closed for being too slow.\n"
             "# TYPE depesche_live_slow_closes_total counter\n"
             "depesche_live_slow_closes_total " +
-            std::to_string(live.slow_closes) + "\n";
+            std::to_string(live.slow_closes) +
+            "\n# HELP depesche_live_topics Topics held in the hub's memory (followed now).\n"
+            "# TYPE depesche_live_topics gauge\ndepesche_live_topics " +
+            std::to_string(live.topics) +
+            "\n# HELP depesche_live_history_bytes Framed events the hub caches, all topics.\n"
+            "# TYPE depesche_live_history_bytes gauge\ndepesche_live_history_bytes " +
+            std::to_string(live.history_bytes) +
+            "\n# HELP depesche_live_duplicates_total Events from the bus dropped as seen.\n"
+            "# TYPE depesche_live_duplicates_total counter\ndepesche_live_duplicates_total " +
+            std::to_string(live.duplicates) +
+            "\n# HELP depesche_live_gap_events_total Events fetched from the log to fill gaps.\n"
+            "# TYPE depesche_live_gap_events_total counter\ndepesche_live_gap_events_total " +
+            std::to_string(live.gaps_filled) +
+            "\n# HELP depesche_live_resyncs_total Readers told to refetch.\n"
+            "# TYPE depesche_live_resyncs_total counter\ndepesche_live_resyncs_total " +
+            std::to_string(live.resyncs) + "\n";
+        auto rs = relay.stats();
+        text +=
+            "# HELP depesche_relay_published_total Events the relay published on the bus.\n"
+            "# TYPE depesche_relay_published_total counter\ndepesche_relay_published_total " +
+            std::to_string(rs.published) +
+            "\n# HELP depesche_relay_position Event log position published so far.\n"
+            "# TYPE depesche_relay_position gauge\ndepesche_relay_position " +
+            std::to_string(rs.position) +
+            "\n# HELP depesche_relay_lag_seconds Commit-to-publish time of the last event.\n"
+            "# TYPE depesche_relay_lag_seconds gauge\ndepesche_relay_lag_seconds " +
+            std::to_string(static_cast<double>(rs.lag_ms) / 1000.0) +
+            "\n# HELP depesche_relay_errors_total Failed attempts to read or publish events.\n"
+            "# TYPE depesche_relay_errors_total counter\ndepesche_relay_errors_total " +
+            std::to_string(rs.errors) + "\n";
         return net::Response(200, "text/plain; version=0.0.4; charset=utf-8", std::move(text));
       });
   articles_api.register_routes(router);
@@ -312,7 +395,6 @@ int Application::serve() {
 
   std::size_t io_threads = c.server_threads > 0 ? static_cast<std::size_t>(c.server_threads)
                                                 : std::max(1u, std::thread::hardware_concurrency());
-  net::BlockingPool pool(static_cast<std::size_t>(c.server_blocking_threads));
   net::ServerOptions opts;
   opts.host = c.host;
   opts.port = c.port;
@@ -344,6 +426,10 @@ int Application::serve() {
                            {"io_threads", static_cast<std::int64_t>(io_threads)},
                            {"data_dir", c.data_dir}});
   server->run();
+  // Publish what is committed, then nothing more reaches the hub.
+  p.store->events().on_commit(nullptr);
+  relay.stop();
+  p.bus->off_event(bus_handler);
   hub.stop();
   pool.stop();
   p.jobs->drain();

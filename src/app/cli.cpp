@@ -58,8 +58,17 @@ int run_cli(int argc, char** argv, char** env) {
   mail_list->add_option("--state", mail_state, "pending, sent or failed")
       ->check(CLI::IsMember({"pending", "sent", "failed"}));
   auto* mail_retry = mail_cmd->add_subcommand("retry", "queue failed mails again");
+  auto* events_cmd = cli.add_subcommand("events", "inspect and reset the live event log");
+  events_cmd->require_subcommand(1);
+  std::string event_topic;
+  auto* events_head = events_cmd->add_subcommand("head", "a topic's latest seq, epoch and oldest seq");
+  events_head->add_option("--topic", event_topic, "e.g. ticker:de")->required();
+  auto* events_reset = events_cmd->add_subcommand(
+      "reset", "forget a topic's history: new epoch, so its readers refetch (best with the server stopped)");
+  events_reset->add_option("--topic", event_topic, "e.g. ticker:de")->required();
   for (auto* sub : {serve, migrate, demo, token, token_create, token_revoke, token_list, config_cmd,
-                    user, user_create, user_role_cmd, mail_cmd, mail_list, mail_retry})
+                    user, user_create, user_role_cmd, mail_cmd, mail_list, mail_retry, events_cmd,
+                    events_head, events_reset})
     sub->fallthrough();
 
   try {
@@ -135,6 +144,24 @@ int run_cli(int argc, char** argv, char** env) {
     auto n = (*app)->store().mail_queue().retry_failed(now_millis());
     if (!n) return 1;
     std::cout << *n << " mails queued again; a running server sends them within a minute\n";
+    return 0;
+  }
+  if (events_head->parsed()) {
+    auto h = (*app)->store().events().head(event_topic);
+    if (!h) {
+      std::cerr << "depesche events head: " << h.error().message << "\n";
+      return 1;
+    }
+    std::cout << event_topic << "\tseq=" << h->seq << "\tepoch=" << h->epoch
+              << "\toldest=" << h->oldest << "\n";
+    return 0;
+  }
+  if (events_reset->parsed()) {
+    if (auto r = (*app)->store().events().reset_topic(event_topic); !r) {
+      std::cerr << "depesche events reset: " << r.error().message << "\n";
+      return 1;
+    }
+    std::cout << event_topic << ": history reset; readers resuming it will refetch\n";
     return 0;
   }
   auto& tokens = (*app)->tokens();

@@ -61,6 +61,12 @@ struct Config {
   std::int64_t live_max_messages_per_second = 20;
   std::int64_t live_ping_interval_ms = 25'000;
   std::int64_t live_pong_timeout_ms = 20'000;
+  std::int64_t live_max_replay = 5'000;
+  std::int64_t live_max_pending = 8;
+  std::int64_t live_relay_poll_ms = 250;
+  // [events]
+  std::int64_t events_retention_days = 7;
+  std::int64_t events_retention_per_topic = 10'000;
   // [log]
   std::string log_level = "info";
   bool log_access = true;

@@ -2,18 +2,22 @@
 
 namespace depesche::bus {
 
-Result<std::uint64_t> InProcessBus::publish(std::string topic, std::string name, std::string data) {
+Result<void> InProcessBus::publish(const Event& event) {
   std::lock_guard lock(mutex_);
-  Event e{std::move(topic), std::move(name), std::move(data), 0};
-  auto [it, fresh] = seqs_.try_emplace(e.topic, seq_base_);
-  e.seq = ++it->second;
-  for (const auto& h : handlers_) h(e);
-  return e.seq;
+  for (const auto& [id, h] : handlers_) h(event);
+  return {};
 }
 
-void InProcessBus::on_event(Handler handler) {
+std::uint64_t InProcessBus::on_event(Handler handler) {
   std::lock_guard lock(mutex_);
-  handlers_.push_back(std::move(handler));
+  handlers_.emplace_back(next_id_, std::move(handler));
+  return next_id_++;
+}
+
+void InProcessBus::off_event(std::uint64_t id) {
+  // publish() holds the lock while handlers run, so none runs after this.
+  std::lock_guard lock(mutex_);
+  std::erase_if(handlers_, [id](const auto& h) { return h.first == id; });
 }
 
 }  // namespace depesche::bus

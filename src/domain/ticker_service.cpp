@@ -21,25 +21,17 @@ TickerService::TickerService(store::Store& store, const Editions& editions,
                              ArticleService& articles, TickerEvents& events, TickerLimits limits)
     : store_(store), editions_(editions), articles_(articles), events_(events), limits_(limits) {}
 
-Result<void> TickerService::load() {
-  auto blogs = store_.tickers().live_blogs();
-  if (!blogs) return std::unexpected(blogs.error());
-  std::lock_guard lock(mutex_);
-  for (const auto& b : *blogs) blog_editions_[b.slug] = b.edition;
-  return {};
-}
-
 bool TickerService::exists(std::string_view ticker) const {
   if (editions_.contains(ticker)) return true;
-  std::lock_guard lock(mutex_);
-  return blog_editions_.find(ticker) != blog_editions_.end();
+  if (!text::is_valid_slug(ticker)) return false;
+  return store_.tickers().live_blog(ticker).has_value();
 }
 
 std::string TickerService::edition_of(std::string_view ticker) const {
   if (editions_.contains(ticker)) return std::string(ticker);
-  std::lock_guard lock(mutex_);
-  auto it = blog_editions_.find(ticker);
-  return it == blog_editions_.end() ? std::string() : it->second;
+  if (!text::is_valid_slug(ticker)) return {};
+  auto blog = store_.tickers().live_blog(ticker);
+  return blog ? blog->edition : std::string();
 }
 
 Result<LiveBlog> TickerService::create_live_blog(std::string slug, std::string edition,
@@ -60,14 +52,13 @@ Result<LiveBlog> TickerService::create_live_blog(std::string slug, std::string e
   b.title = std::move(*t);
   b.teaser = std::move(*teaser_ok);
   b.created_at = now_millis();
-  auto stored = store_.tickers().insert_live_blog(b);
-  if (!stored) return stored;
-  {
-    std::lock_guard lock(mutex_);
-    blog_editions_[stored->slug] = stored->edition;
-  }
-  articles_.bump_generation();
-  return stored;
+  return store::in_transaction(store_, [&]() -> Result<LiveBlog> {
+    auto stored = store_.tickers().insert_live_blog(b);
+    if (!stored) return stored;
+    if (auto w = write_event(store_, events_.blog_event(*stored)); !w)
+      return std::unexpected(w.error());
+    return stored;
+  });
 }
 
 Result<LiveBlog> TickerService::live_blog(std::string_view slug) {
@@ -86,15 +77,18 @@ Result<LiveBlog> TickerService::end_live_blog(std::string_view slug) {
 }
 
 Result<LiveBlog> TickerService::set_live_blog_ended(std::string_view slug, bool ended) {
-  auto b = store_.tickers().live_blog(slug);
-  if (!b) return b;
-  if (!ended)
-    b->ended_at.reset();
-  else if (!b->ended_at)
-    b->ended_at = now_millis();
-  auto r = store_.tickers().update_live_blog(*b);
-  if (r) articles_.bump_generation();
-  return r;
+  return store::in_transaction(store_, [&]() -> Result<LiveBlog> {
+    auto b = store_.tickers().live_blog(slug);
+    if (!b) return b;
+    if (!ended)
+      b->ended_at.reset();
+    else if (!b->ended_at)
+      b->ended_at = now_millis();
+    auto r = store_.tickers().update_live_blog(*b);
+    if (!r) return r;
+    if (auto w = write_event(store_, events_.blog_event(*r)); !w) return std::unexpected(w.error());
+    return r;
+  });
 }
 
 Result<void> TickerService::apply(TickerEntry& e, const TickerEntryInput& in) {
@@ -154,11 +148,14 @@ Result<TickerEntry> TickerService::post_entry(std::string_view ticker,
   std::lock_guard lock(writes_);
   e.created_at = last_created_ = std::max(now_millis(), last_created_);
   e.updated_at = e.created_at;
-  auto stored = store_.tickers().insert_entry(e);
-  if (!stored) return stored;
-  link_article(*stored);
-  articles_.bump_generation();
-  events_.entry_changed(*stored, EntryChange::created);
+  auto stored = store::in_transaction(store_, [&]() -> Result<TickerEntry> {
+    auto in = store_.tickers().insert_entry(e);
+    if (!in) return in;
+    link_article(*in);
+    if (auto w = write_event(store_, events_.entry_event(*in, EntryChange::created)); !w)
+      return std::unexpected(w.error());
+    return in;
+  });
   return stored;
 }
 
@@ -177,22 +174,26 @@ Result<TickerEntry> TickerService::edit_entry(std::string_view ticker, std::int6
   if (!e) return e;
   if (auto r = apply(*e, input); !r) return std::unexpected(r.error());
   e->updated_at = std::max(now_millis(), e->created_at);
-  auto stored = store_.tickers().update_entry(*e);
-  if (!stored) return stored;
-  link_article(*stored);
-  articles_.bump_generation();
-  events_.entry_changed(*stored, EntryChange::updated);
-  return stored;
+  return store::in_transaction(store_, [&]() -> Result<TickerEntry> {
+    auto stored = store_.tickers().update_entry(*e);
+    if (!stored) return stored;
+    link_article(*stored);
+    if (auto w = write_event(store_, events_.entry_event(*stored, EntryChange::updated)); !w)
+      return std::unexpected(w.error());
+    return stored;
+  });
 }
 
 Result<void> TickerService::delete_entry(std::string_view ticker, std::int64_t id) {
   std::lock_guard lock(writes_);
   auto e = entry(ticker, id);
   if (!e) return std::unexpected(e.error());
-  if (auto r = store_.tickers().delete_entry(id); !r) return r;
-  articles_.bump_generation();
-  events_.entry_changed(*e, EntryChange::deleted);
-  return {};
+  return store_.transact([&]() -> Result<void> {
+    if (auto r = store_.tickers().delete_entry(id); !r) return r;
+    if (auto w = write_event(store_, events_.entry_event(*e, EntryChange::deleted)); !w)
+      return std::unexpected(w.error());
+    return {};
+  });
 }
 
 Result<EntryPage> TickerService::entries(const EntryQuery& query) {

@@ -1,8 +1,9 @@
 #pragma once
 // Tickers and their entries: validation, Markdown rendering, storage, and
-// the live event that follows every change. Which tickers exist is kept in
-// memory (the edition codes and the live blogs' slugs), because the live
-// hub asks on every subscription and must not wait for the store.
+// the live event of every change, written in the same unit of work as the
+// change (domain/live_event.hpp). Which live blogs exist is asked of the
+// store each time, so a blog created on another node or by the CLI is
+// known at once; an edition's ticker always exists.
 
 #include <functional>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include "base/error.hpp"
 #include "domain/article_service.hpp"
 #include "domain/editions.hpp"
+#include "domain/live_event.hpp"
 #include "domain/ticker.hpp"
 #include "store/store.hpp"
 
@@ -20,11 +22,14 @@ namespace depesche::domain {
 
 enum class EntryChange { created, updated, deleted };
 
-/// Receives every change after it is stored (the app publishes it on the bus).
+/// Describes ticker changes as live events on "ticker:<id>" (the payloads
+/// are JSON, so the api layer implements it: api/ticker_events).
 class TickerEvents {
  public:
   virtual ~TickerEvents() = default;
-  virtual void entry_changed(const TickerEntry& entry, EntryChange change) = 0;
+  virtual LiveEvent entry_event(const TickerEntry& entry, EntryChange change) = 0;
+  /// A live blog was created, ended or opened again.
+  virtual LiveEvent blog_event(const LiveBlog& blog) = 0;
 };
 
 struct TickerLimits {
@@ -39,9 +44,8 @@ class TickerService {
   TickerService(store::Store& store, const Editions& editions, ArticleService& articles,
                 TickerEvents& events, TickerLimits limits = {});
 
-  /// Loads the live blogs' slugs; call once at start.
-  Result<void> load();
-  /// True for an edition code or a live blog's slug. Thread-safe, no I/O.
+  /// True for an edition code or a live blog's slug; asks the store for
+  /// blogs (an indexed read), so call it on the blocking pool.
   bool exists(std::string_view ticker) const;
 
   Result<LiveBlog> create_live_blog(std::string slug, std::string edition, std::string title,
@@ -54,7 +58,7 @@ class TickerService {
   /// not_found for anything but a live blog.
   Result<LiveBlog> set_live_blog_ended(std::string_view slug, bool ended);
 
-  /// Stores a new entry (body required) and publishes it.
+  /// Stores a new entry (body required) with its live event.
   Result<TickerEntry> post_entry(std::string_view ticker, const TickerEntryInput& input);
   /// not_found when the entry is not in `ticker`.
   Result<TickerEntry> edit_entry(std::string_view ticker, std::int64_t id,
@@ -66,7 +70,8 @@ class TickerService {
   /// not_found for an unknown ticker.
   Result<std::vector<TickerEntry>> pinned(std::string_view ticker);
 
-  /// The edition a ticker belongs to (its own code, or its live blog's edition).
+  /// The edition a ticker belongs to (its own code, or its live blog's
+  /// edition); empty for an unknown ticker. Reads the store.
   std::string edition_of(std::string_view ticker) const;
 
  private:
@@ -79,13 +84,11 @@ class TickerService {
   ArticleService& articles_;
   TickerEvents& events_;
   TickerLimits limits_;
-  mutable std::mutex mutex_;
   // Writes are stamped, stored and published one at a time, so the live
   // order (seq) is the stored order (created_at, id), and no later entry
   // gets an earlier time than one a reader's cursor has already passed.
   std::mutex writes_;
-  Millis last_created_ = 0;                                        // guarded by writes_
-  std::map<std::string, std::string, std::less<>> blog_editions_;  // slug → edition
+  Millis last_created_ = 0;  // guarded by writes_
 };
 
 /// "<created_at>.<id>", like article cursors.

@@ -5,7 +5,9 @@
 // the blocking pool, never on an I/O thread.
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "domain/queued_mail.hpp"
 #include "domain/ticker.hpp"
 #include "domain/token.hpp"
+#include "store/event_log.hpp"
 
 namespace depesche::store {
 
@@ -177,10 +180,34 @@ class Store {
   virtual AccountRepository& accounts() = 0;
   virtual TickerRepository& tickers() = 0;
   virtual MailQueueRepository& mail_queue() = 0;
+  virtual EventLog& events() = 0;
+
+  /// A unit of work: runs `work` as one transaction. Every repository call
+  /// that `work` makes on this thread joins it, reads included (they see
+  /// its own writes), so an entity, its counters and its events commit
+  /// together or not at all: committed when `work` returns a value, rolled
+  /// back when it returns an error (which transact() passes on) or throws.
+  /// Nested calls join the outer transaction. Holds the store's writer for
+  /// its whole length (on PostgreSQL: one connection), so keep it short and
+  /// do no network I/O inside.
+  virtual Result<void> transact(const std::function<Result<void>()>& work) = 0;
   /// Brings the schema to the newest version; idempotent.
   virtual Result<int> migrate() = 0;
   /// Cheap liveness check of the database, for /readyz.
   virtual Result<void> ping() = 0;
 };
+
+/// transact() for work that returns a value: the value once committed.
+template <class Work>
+auto in_transaction(Store& store, Work&& work) -> decltype(work()) {
+  std::optional<decltype(work())> out;
+  auto done = store.transact([&]() -> Result<void> {
+    out.emplace(work());
+    if (!*out) return std::unexpected(out->error());
+    return {};
+  });
+  if (!done) return std::unexpected(done.error());
+  return std::move(*out);
+}
 
 }  // namespace depesche::store

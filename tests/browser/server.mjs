@@ -93,6 +93,7 @@ function runDemo(bin, env) {
 //   restart()                 runs `serve` again, same data dir and address
 //   running()                 whether a `serve` process is up
 //   createToken({ role, name }) `depesche token create`, resolves to the secret
+//   cli(args)                 any other `depesche` command on the data dir
 export async function startServer({ name = 'server', env: extraEnv = {} } = {}) {
   const bin = depescheBin();
   if (!fs.existsSync(bin)) {
@@ -254,9 +255,12 @@ export async function startServer({ name = 'server', env: extraEnv = {} } = {}) 
       });
   }
 
+  // `depesche <args>` on this server's data dir; resolves to its stdout.
+  const cli = (args) => runCli(bin, env, args);
+
   return {
     baseURL, dataDir, stop, log: () => log,
-    kill, restart, running: () => !proc.exited(), createToken,
+    kill, restart, running: () => !proc.exited(), createToken, cli,
   };
 }
 

@@ -822,22 +822,22 @@ describe('ticker', { timeout: 5 * 60_000 }, () => {
 
   it('de: after a crash (SIGKILL) and a restart on the same port, the pages reconnect and show every entry once',
     { timeout: TEST_TIMEOUT }, async () => {
-      // This server's pages have seen many events (seq well above what the
-      // restarted process reaches with a few posts): they get "resync".
+      // Seqs live in the store: the pages resume with theirs and are
+      // replayed what they missed from the event log, no refetch needed.
       await restartJourney(server, api, { signal: 'SIGKILL', seePreKill: false, what: 'Absturz' });
     });
 
   it('de: an entry that arrives while the page refetches after "resync" stays on the page',
     { timeout: TEST_TIMEOUT }, async () => {
-      // After a restart the page is told to resync and refetches the first
-      // page. Here that answer is held back for a moment (a slow network),
-      // and meanwhile an entry is posted and delivered over the socket.
+      // After a restart with the ticker's history reset (a new epoch) the
+      // page is told to resync and refetches the first page. Here that
+      // answer is held back for a moment (a slow network), and meanwhile an
+      // entry is posted and delivered over the socket.
       const { context, page, problems } = await openPage('de');
       const sockets = watchSockets(page);
       try {
         await gotoOk(page, `${server.baseURL}/de/ticker`);
         await waitLive(page, 'de', '/de/ticker');
-        // A seq the restarted process will not have reached: resync.
         for (let i = 1; i <= 3; i += 1) await api.post('de', { title: `Vor dem Resync ${i}`, body: `Eintrag ${i} vor dem Resync.` });
         const warm = await api.post('de', { title: 'Vor dem Resync', body: 'Live gesehen.' });
         assert.ok(await waitForEntries(page, [warm.id]), 'entry before the restart shown live');
@@ -856,6 +856,7 @@ describe('ticker', { timeout: 5 * 60_000 }, () => {
 
         const tKill = Date.now();
         await server.kill('SIGKILL');
+        await server.cli(['events', 'reset', '--topic', 'ticker:de']);
         await server.restart();
         const tUp = Date.now();
         let timer;
@@ -894,8 +895,8 @@ describe('ticker', { timeout: 5 * 60_000 }, () => {
 
   it('de: a freshly started server, stopped (SIGTERM) and restarted: the pages show every entry once',
     { timeout: TEST_TIMEOUT }, async () => {
-      // The pages have seen only a few events of this process (small seq,
-      // as soon after a deploy); the restarted process soon reaches it.
+      // The pages have seen only a few events (small seq, as soon after a
+      // deploy); after the restart the numbering goes on from there.
       const fresh = await startServer({ name: `${NAME}-restart` });
       try {
         const freshApi = makeApi(fresh, await fresh.createToken({ role: 'editor', name: 'browser-ticker-restart' }));

@@ -1,5 +1,6 @@
 """The live hub at /live (WebSocket): fanout to many readers, consecutive
-per-topic seq numbers, resume with `since` (exactly what was missed, or
+per-topic seq numbers from the store's event log (surviving restarts), resume
+with `since` (exactly what was missed, from memory or from the log, or
 resync), closing slow readers while the others keep up, the handshake's
 checks, and protocol abuse (each answered with the right close code, while
 the server and every other client carry on).
@@ -7,7 +8,10 @@ the server and every other client carry on).
 Everything is observed from outside: frames on the wire, the JSON API and
 /metrics. Waits have deadlines; "nothing more arrives" is shown with a
 ping/pong barrier (the hub handles a connection's frames in order, so what
-a subscribe caused is on the wire before the pong), never with sleeps."""
+a subscribe caused is on the wire before the pong), never with sleeps.
+Admission of a subscribe and a replay from the event log run off the hub's
+loop, so the tests await `subscribed` and the replayed events themselves
+(with deadlines) before a barrier."""
 
 from __future__ import annotations
 
@@ -134,12 +138,31 @@ def tcp_wmem_max() -> int:
         return 4 * 1024 * 1024
 
 
-def subscribe(ws: WSClient, topic: str, since: int | None = None) -> dict:
-    ws.subscribe(topic, since)
-    sub = ws.wait_json(lambda m: m["type"] != "presence")
-    assert sub == {"type": "subscribed", "topic": topic, "seq": sub.get("seq")}, sub
-    assert isinstance(sub["seq"], int) and sub["seq"] >= 0, sub
+def is_count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def subscribe(ws: WSClient, topic: str, since: int | None = None, epoch: int | None = None) -> dict:
+    """Subscribes and returns the `subscribed` answer (admission is
+    asynchronous: it is awaited with the client's deadline)."""
+    ws.subscribe(topic, since, epoch)
+    sub = subscribe_reply(ws)
+    assert sub == {"type": "subscribed", "topic": topic, "seq": sub.get("seq"), "epoch": sub.get("epoch")}, sub
+    assert is_count(sub["seq"]) and sub["seq"] >= 0, sub
+    assert is_count(sub["epoch"]) and sub["epoch"] > 0, sub
     return sub
+
+
+def subscribe_reply(ws: WSClient) -> dict:
+    return ws.wait_json(lambda m: m["type"] != "presence")
+
+
+def unknown_topic(topic: str) -> dict:
+    """The error a subscribe to a topic that does not exist gets."""
+    err = {"type": "error", "topic": topic, "code": "not_found", "message": "unknown topic"}
+    if not topic:
+        del err["topic"]
+    return err
 
 
 def next_event(ws: WSClient, timeout: float = 10.0) -> dict:
@@ -211,8 +234,10 @@ def test_fanout_to_fifty_clients_with_consecutive_seq(live, token):
         for ws in clients:
             ws.subscribe(topic)
         subs = [subscribe_reply(ws) for ws in clients]
-        base = subs[0]["seq"]
-        assert all(s == {"type": "subscribed", "topic": topic, "seq": base} for s in subs), subs
+        base, epoch = subs[0]["seq"], subs[0]["epoch"]
+        assert is_count(base) and base >= 0 and is_count(epoch) and epoch > 0, subs[0]
+        # Every client is told the same seq and the same epoch.
+        assert all(s == {"type": "subscribed", "topic": topic, "seq": base, "epoch": epoch} for s in subs), subs
         assert metric(live, "depesche_live_subscriptions") >= 50
         events_before = metric(live, "depesche_live_events_total")
         deliveries_before = metric(live, "depesche_live_deliveries_total")
@@ -250,7 +275,7 @@ def test_fanout_to_fifty_clients_with_consecutive_seq(live, token):
 
         # A newcomer's "subscribed" carries the latest seq.
         with WSClient.connect(live.address) as late:
-            assert subscribe(late, topic)["seq"] == base + 3
+            assert subscribe(late, topic) == {"type": "subscribed", "topic": topic, "seq": base + 3, "epoch": epoch}
             assert late.barrier() == []
 
         # Edits and deletes arrive as their own events, in the same sequence.
@@ -270,10 +295,6 @@ def test_fanout_to_fifty_clients_with_consecutive_seq(live, token):
     finally:
         for ws in clients:
             ws.abort()
-
-
-def subscribe_reply(ws: WSClient) -> dict:
-    return ws.wait_json(lambda m: m["type"] != "presence")
 
 
 def test_fanout_and_resume_across_several_event_loops(make_server):
@@ -298,17 +319,62 @@ def test_fanout_and_resume_across_several_event_loops(make_server):
             ws.abort()
 
 
+def replies_until_pong(ws: WSClient, payload: bytes, want: int, timeout: float = 10.0) -> list:
+    """Reads frames until the pong carrying `payload` and `want` JSON replies
+    (presence excluded) have arrived, whatever their order; returns them in
+    arrival order, the pong as the string "pong"."""
+    deadline = time.monotonic() + timeout
+    out: list = []
+    while "pong" not in out or len(out) < want + 1:
+        remaining = deadline - time.monotonic()
+        try:
+            f = ws.recv_frame(max(0.0, remaining))
+        except WSTimeout:
+            raise AssertionError(f"timed out; got so far: {out!r}") from None
+        if f.opcode == OP_PONG and f.payload == payload:
+            out.append("pong")
+        elif f.opcode == OP_TEXT:
+            m = json.loads(f.payload)
+            if m.get("type") != "presence":
+                out.append(m)
+        else:
+            raise AssertionError(f"unexpected frame {f}; got so far: {out!r}")
+    return out
+
+
 def test_subscribe_pipelined_with_the_handshake(live):
-    """Bytes sent right behind the upgrade request belong to the WebSocket."""
+    """Bytes sent right behind the upgrade request belong to the WebSocket:
+    both the subscribe and the ping in them are answered."""
     frame = encode_frame(OP_TEXT, json.dumps({"type": "subscribe", "topic": "ticker:en"}).encode())
     ping = encode_frame(OP_PING, b"early")
     with WSClient.connect(live.address, send_after=frame + ping) as ws:
-        sub = subscribe_reply(ws)
-        assert sub["type"] == "subscribed" and sub["topic"] == "ticker:en", sub
-        f = ws.recv_frame()
-        while f.opcode == OP_TEXT and json.loads(f.payload)["type"] == "presence":
-            f = ws.recv_frame()
-        assert (f.opcode, f.payload) == (OP_PONG, b"early")
+        got = replies_until_pong(ws, b"early", want=1)
+        sub = next(m for m in got if m != "pong")
+        assert sub["type"] == "subscribed" and sub["topic"] == "ticker:en", got
+        assert is_count(sub["seq"]) and is_count(sub["epoch"]) and sub["epoch"] > 0, got
+        assert len(got) == 2, got  # (their order: the next test)
+        assert ws.barrier() == []
+
+
+@pytest.mark.parametrize("pipelined", [False, True])
+def test_pong_comes_after_the_answers_to_earlier_messages(live, pipelined):
+    """The hub handles a connection's frames in order, so what a subscribe
+    caused is on the wire before the pong to a ping sent after it. Every
+    barrier() in this module (the proof that nothing more arrives) rests on
+    this, subscribe admission being asynchronous or not."""
+    msgs = [encode_frame(OP_TEXT, json.dumps({"type": "subscribe", "topic": t}).encode())
+            for t in ("ticker:en", "ticker:nope")]
+    ping = encode_frame(OP_PING, b"after")
+    data = b"".join(msgs) + ping
+    with WSClient.connect(live.address, send_after=data if pipelined else b"") as ws:
+        if not pipelined:
+            ws.send_raw(data)
+        got = replies_until_pong(ws, b"after", want=2)
+        assert got[-1] == "pong", f"the pong overtook the answers to the messages sent before the ping: {got}"
+        sub = next((m for m in got if m.get("type") == "subscribed"), None)
+        assert sub is not None and sub["topic"] == "ticker:en", got
+        assert unknown_topic("ticker:nope") in got, got
+        assert len(got) == 3, got
 
 
 def test_unsubscribe_stops_events(live, token):
@@ -403,9 +469,10 @@ def test_since_equal_to_current_seq_replays_nothing(live, token):
 @pytest.mark.parametrize("ahead", [1, 10**6, 2**64 - 1])
 def test_since_beyond_any_issued_seq_is_resync(live, token, ahead):
     with WSClient.connect(live.address) as ws:
-        current = subscribe(ws, "ticker:ru")["seq"]
+        sub = subscribe(ws, "ticker:ru")
+        current, epoch = sub["seq"], sub["epoch"]
         ws.subscribe("ticker:ru", since=min(current + ahead, 2**64 - 1))
-        assert subscribe_reply(ws) == {"type": "subscribed", "topic": "ticker:ru", "seq": current}
+        assert subscribe_reply(ws) == {"type": "subscribed", "topic": "ticker:ru", "seq": current, "epoch": epoch}
         assert ws.barrier() == [{"type": "resync", "topic": "ticker:ru"}]
         # The subscription is live after a resync.
         e = post_entry(live, token, "ru", "После resync.")
@@ -452,70 +519,209 @@ def test_resume_while_entries_are_being_posted(live, token, blogs):
     assert not errors, errors
 
 
-def test_since_older_than_history_is_resync(make_server):
+def replayed(ws: WSClient, topic: str, since: int, last: int) -> list[dict]:
+    """The events a resubscribe with `since` replays, awaited with deadlines
+    (a replay from the log follows `subscribed` a little later); checks that
+    they are exactly since+1 .. last, in order, and that nothing follows."""
+    got = [next_event(ws) for _ in range(last - since)]
+    assert [e["seq"] for e in got] == list(range(since + 1, last + 1)), got
+    assert all(e["topic"] == topic for e in got), got
+    assert ws.barrier() == [], "more than the missed events were replayed"
+    return got
+
+
+def test_since_older_than_history_is_replayed_from_the_log(make_server):
+    """Memory holds a topic's last 3 events; a reader from further back gets
+    the rest from the event log: exactly what it missed, in order, once."""
     srv = make_server({"DEPESCHE_LIVE_HISTORY": "3"})
     tok = create_token(srv.data_dir, "history-editor", "editor")
-    with WSClient.connect(srv.address) as ws:
-        base = subscribe(ws, "ticker:de")["seq"]
+    # A reader that stays keeps the topic (and its history) in memory.
+    with WSClient.connect(srv.address) as keeper:
+        sub = subscribe(keeper, "ticker:de")
+        base, epoch = sub["seq"], sub["epoch"]
+        assert base > 0, "the demo's entries are in the event log"
         entries = [post_entry(srv, tok, "de", f"Eintrag {i}.") for i in range(5)]
         for i, e in enumerate(entries):
-            check_event(next_event(ws), "ticker:de", base + 1 + i, "ticker.entry", e)
-    last = base + 5
-    # History holds the last 3 events: since=last-3 is just covered ...
-    with WSClient.connect(srv.address) as ws:
-        assert subscribe(ws, "ticker:de", since=last - 3)["seq"] == last
-        for i, e in enumerate(entries[2:]):
-            check_event(next_event(ws), "ticker:de", last - 2 + i, "ticker.entry", e)
-        assert ws.barrier() == []
-    # ... one further back is not, nor is 0.
-    for since in (last - 4, 0):
+            check_event(next_event(keeper), "ticker:de", base + 1 + i, "ticker.entry", e)
+        last = base + 5
+        # since=last-3 is just covered by memory ...
         with WSClient.connect(srv.address) as ws:
-            assert subscribe(ws, "ticker:de", since=since)["seq"] == last
-            assert ws.barrier() == [{"type": "resync", "topic": "ticker:de"}], since
-            e = post_entry(srv, tok, "de", "Danach.")
-            last += 1
-            check_event(next_event(ws), "ticker:de", last, "ticker.entry", e)
+            assert subscribe(ws, "ticker:de", since=last - 3)["seq"] == last
+            got = replayed(ws, "ticker:de", last - 3, last)
+            assert [ev["data"] for ev in got] == entries[2:]
+        # ... one further back, and all the way back, come from the log.
+        demo_events = None
+        for since in (last - 4, base, 0):
+            with WSClient.connect(srv.address) as ws:
+                assert subscribe(ws, "ticker:de", since=since, epoch=epoch) == {
+                    "type": "subscribed", "topic": "ticker:de", "seq": last, "epoch": epoch}
+                got = replayed(ws, "ticker:de", since, last)
+                ours = [ev for ev in got if ev["seq"] > base]
+                assert [ev["data"] for ev in ours] == entries[max(0, since - base):], got
+                assert all(ev["event"] == "ticker.entry" for ev in ours), got
+                if since == 0:
+                    demo_events = got[:base]
+                # Live again: the next entry comes once, to it and to the keeper.
+                e = post_entry(srv, tok, "de", f"Danach {since}.")
+                last += 1
+                check_event(next_event(ws), "ticker:de", last, "ticker.entry", e)
+                check_event(next_event(keeper), "ticker:de", last, "ticker.entry", e)
+                entries.append(e)
+                assert ws.barrier() == []
+        # The demo's own entries, from seq 1: what the API shows of them.
+        assert demo_events and all(ev["event"].startswith("ticker.") for ev in demo_events), demo_events
+        created = [ev["data"]["id"] for ev in demo_events if ev["event"] == "ticker.entry"]
+        assert created, demo_events
+        for entry_id in created:
+            assert srv.get(f"/api/v1/tickers/de/entries/{entry_id}").status == 200, entry_id
     srv.assert_alive()
+
+
+def test_replay_longer_than_max_replay_is_resync(make_server):
+    """A reader missing more than live.max_replay events is told to refetch
+    over HTTP instead of being fed the log; up to the limit it is replayed."""
+    srv = make_server({"DEPESCHE_LIVE_HISTORY": "2", "DEPESCHE_LIVE_MAX_REPLAY": "3"})
+    tok = create_token(srv.data_dir, "replay-limit-editor", "editor")
+    with WSClient.connect(srv.address) as keeper:
+        base = subscribe(keeper, "ticker:en")["seq"]
+        entries = [post_entry(srv, tok, "en", f"Entry {i}.") for i in range(5)]
+        for i, e in enumerate(entries):
+            check_event(next_event(keeper), "ticker:en", base + 1 + i, "ticker.entry", e)
+        last = base + 5
+        # 3 missed, 2 of them in memory: the log has them all.
+        with WSClient.connect(srv.address) as ws:
+            assert subscribe(ws, "ticker:en", since=last - 3)["seq"] == last
+            got = replayed(ws, "ticker:en", last - 3, last)
+            assert [ev["data"] for ev in got] == entries[2:]
+        # 4 missed, and everything: more than max_replay.
+        for since in (last - 4, 0):
+            with WSClient.connect(srv.address) as ws:
+                assert subscribe(ws, "ticker:en", since=since)["seq"] == last
+                assert ws.barrier() == [{"type": "resync", "topic": "ticker:en"}], since
+                e = post_entry(srv, tok, "en", f"After {since}.")
+                last += 1
+                check_event(next_event(ws), "ticker:en", last, "ticker.entry", e)
+                check_event(next_event(keeper), "ticker:en", last, "ticker.entry", e)
+                assert ws.barrier() == []
+    srv.assert_alive()
+
+
+def test_since_the_log_no_longer_holds_is_resync(make_server):
+    """Events that the log's retention dropped cannot be replayed: the reader
+    is told to resync; what the log still holds is replayed."""
+    srv = make_server({"DEPESCHE_EVENTS_RETENTION_PER_TOPIC": "2"})
+    # The relay applies retention when it starts: the demo's ticker:de
+    # events but the last 2 go.
+    srv.wait_for_log(lambda r: r.get("msg") == "event log pruned", 15, "the event log's pruning")
+    with WSClient.connect(srv.address) as ws:
+        current = subscribe(ws, "ticker:de")["seq"]
+    assert current >= 3, current
+    with WSClient.connect(srv.address) as ws:
+        assert subscribe(ws, "ticker:de", since=current - 2)["seq"] == current
+        replayed(ws, "ticker:de", current - 2, current)
+    for since in (current - 3, 0):
+        with WSClient.connect(srv.address) as ws:
+            assert subscribe(ws, "ticker:de", since=since)["seq"] == current
+            # (it may follow `subscribed` a little later: the log is read first)
+            seen: list = []
+            m = ws.wait_json(lambda m: m["type"] != "event", timeout=10, seen=seen)
+            assert m == {"type": "resync", "topic": "ticker:de"}, m
+            assert seen == [], f"a partial replay before the resync: {seen}"
+            assert ws.barrier() == []
+    srv.assert_alive()
+
+
+def test_subscribe_with_another_epoch_is_resync(live, token):
+    """An `epoch` that is not the topic's means `since` counts in another
+    history: the reader is told to resync, whatever the number."""
+    with WSClient.connect(live.address) as ws:
+        sub = subscribe(ws, "ticker:ru")
+        current, epoch = sub["seq"], sub["epoch"]
+    with WSClient.connect(live.address) as ws:
+        # The right epoch: an ordinary resume.
+        assert subscribe(ws, "ticker:ru", since=current, epoch=epoch) == sub
+        assert ws.barrier() == []
+    for other in (epoch + 1, epoch - 1 if epoch > 1 else epoch + 2):
+        for since in (current, 0):
+            with WSClient.connect(live.address) as ws:
+                assert subscribe(ws, "ticker:ru", since=since, epoch=other) == sub
+                assert ws.barrier() == [{"type": "resync", "topic": "ticker:ru"}], (other, since)
+                # The subscription is live after it.
+                e = post_entry(live, token, "ru", "После смены эпохи.")
+                current += 1
+                sub = {**sub, "seq": current}
+                check_event(next_event(ws), "ticker:ru", current, "ticker.entry", e)
+                assert ws.barrier() == []
 
 
 def test_history_is_capped_in_bytes_too(make_server):
-    """Long entries fill the byte cap before the count cap: only what fits
-    is replayed; a reader further back is told to resync."""
+    """Long entries fill the byte cap before the count cap: memory holds only
+    what fits (the newest event always); a reader further back gets the
+    rest from the event log."""
     srv = make_server({"DEPESCHE_LIVE_HISTORY_BYTES": "4096"})
     tok = create_token(srv.data_dir, "bytes-editor", "editor")
-    with WSClient.connect(srv.address) as ws:
-        base = subscribe(ws, "ticker:ru")["seq"]
+    with WSClient.connect(srv.address) as keeper:
+        base = subscribe(keeper, "ticker:ru")["seq"]
         entries = [post_entry(srv, tok, "ru", f"{i} " + "я" * 900) for i in range(4)]  # ~2 KiB frames
         for i, e in enumerate(entries):
-            check_event(next_event(ws), "ticker:ru", base + 1 + i, "ticker.entry", e)
-    last = base + 4
-    with WSClient.connect(srv.address) as ws:
-        assert subscribe(ws, "ticker:ru", since=last - 1)["seq"] == last
-        check_event(next_event(ws), "ticker:ru", last, "ticker.entry", entries[-1])
-        assert ws.barrier() == []
-    with WSClient.connect(srv.address) as ws:
-        subscribe(ws, "ticker:ru", since=last - 3)
-        assert ws.barrier() == [{"type": "resync", "topic": "ticker:ru"}]
+            check_event(next_event(keeper), "ticker:ru", base + 1 + i, "ticker.entry", e)
+        last = base + 4
+        # The hub holds at most the cap (or the newest event alone), not all four.
+        size = len(json.dumps(entries[-1], ensure_ascii=False, separators=(",", ":")).encode())
+        assert 2 * size > 4096, "the entries are too short to reach the cap"
+        cached = metric(srv, "depesche_live_history_bytes")
+        assert 0 < cached <= max(4096, size + 200), cached
+        with WSClient.connect(srv.address) as ws:
+            assert subscribe(ws, "ticker:ru", since=last - 1)["seq"] == last
+            check_event(next_event(ws), "ticker:ru", last, "ticker.entry", entries[-1])
+            assert ws.barrier() == []
+        for since in (last - 3, last - 4):
+            with WSClient.connect(srv.address) as ws:
+                assert subscribe(ws, "ticker:ru", since=since)["seq"] == last
+                got = replayed(ws, "ticker:ru", since, last)
+                assert [ev["data"] for ev in got] == entries[since - base:]
     srv.assert_alive()
 
 
-def test_since_from_before_a_restart_is_resync_not_a_gap(make_server, tmp_path):
-    """A reader resuming with the seq of an earlier process is told to
-    resync, even when as many entries were posted since as it would expect."""
+def test_resume_across_a_restart_replays_from_the_log(make_server, tmp_path):
+    """Seqs and the epoch live in the database: after a restart on the same
+    data directory the numbering goes on (no jump), and a reader resuming
+    with its last seq and epoch gets exactly what was posted while it was
+    away. A reader with an epoch of another database is told to resync."""
     data = tmp_path / "restarted"
     first = make_server(data_dir=data)
     tok = create_token(data, "restart-editor", "editor")
     with WSClient.connect(first.address) as ws:
-        base = subscribe(ws, "ticker:en")["seq"]
-        e = post_entry(first, tok, "en", "Before.")
-        check_event(next_event(ws), "ticker:en", base + 1, "ticker.entry", e)
-    old_since = base + 1
+        sub = subscribe(ws, "ticker:en")
+        base, epoch = sub["seq"], sub["epoch"]
+        before = post_entry(first, tok, "en", "Before.")
+        check_event(next_event(ws), "ticker:en", base + 1, "ticker.entry", before)
+    last = base + 1
     first.stop()
     second = make_server(demo=False, data_dir=data)
-    post_entry(second, tok, "en", "While the reader was away.")
+    away = [post_entry(second, tok, "en", f"While the reader was away {i}.") for i in range(2)]
     with WSClient.connect(second.address) as ws:
-        current = subscribe(ws, "ticker:en", since=old_since)["seq"]
-        assert current > old_since, "a new process numbers above the old one"
+        assert subscribe(ws, "ticker:en", since=last, epoch=epoch) == {
+            "type": "subscribed", "topic": "ticker:en", "seq": last + 2, "epoch": epoch}
+        got = replayed(ws, "ticker:en", last, last + 2)
+        for ev, e in zip(got, away):
+            check_event(ev, "ticker:en", ev["seq"], "ticker.entry", e)
+        e = post_entry(second, tok, "en", "Live again.")
+        check_event(next_event(ws), "ticker:en", last + 3, "ticker.entry", e)
+        assert ws.barrier() == []
+    # What the first process numbered is in the log too.
+    with WSClient.connect(second.address) as ws:
+        assert subscribe(ws, "ticker:en", since=base, epoch=epoch)["seq"] == last + 3
+        got = replayed(ws, "ticker:en", base, last + 3)
+        assert [ev["data"] for ev in got] == [before, *away, e]
+    # Another data directory is another database, with its own epoch.
+    other = make_server()
+    with WSClient.connect(other.address) as ws:
+        foreign = subscribe(ws, "ticker:en")["epoch"]
+    assert foreign != epoch, "two databases drew the same epoch"
+    with WSClient.connect(second.address) as ws:
+        assert subscribe(ws, "ticker:en", since=last, epoch=foreign) == {
+            "type": "subscribed", "topic": "ticker:en", "seq": last + 3, "epoch": epoch}
         assert ws.barrier() == [{"type": "resync", "topic": "ticker:en"}]
     second.assert_alive()
 
@@ -769,8 +975,7 @@ def test_fragments_may_split_characters_and_carry_control_frames(live):
         ws.send_frame(OP_CONT, msg[cut:], fin=True)
         f = ws.recv_frame()
         assert (f.opcode, f.payload) == (OP_PONG, b"mittendrin")
-        err = subscribe_reply(ws)
-        assert err["type"] == "error" and err["topic"] == "ticker:ümlaut", err
+        assert subscribe_reply(ws) == unknown_topic("ticker:ümlaut")
         ws.close()
 
 
@@ -792,6 +997,8 @@ def test_huge_frame_header_is_1009_without_the_payload(live):
     b'{"type":"subscribe","topic":"ticker:de","since":-1}',
     b'{"type":"subscribe","topic":"ticker:de","since":"41"}',
     b'{"type":"subscribe","topic":"ticker:de","since":1.5}',
+    b'{"type":"subscribe","topic":"ticker:de","since":4,"epoch":-1}',
+    b'{"type":"subscribe","topic":"ticker:de","since":4,"epoch":"1"}',
     b'{"type":"subscribe","topic":"ticker:\xff"}',  # not UTF-8
 ])
 def test_malformed_message_is_1007(live, payload):
@@ -821,29 +1028,69 @@ def test_protocol_errors_are_1002(live, frame):
         assert_closed_with(ws, 1002)
 
 
-@pytest.mark.parametrize("topic", ["ticker:xx", "ticker:", "chat:de", "comments:1", "", "ticker:" + "d" * 300,
-                                   "ticker:DE", "ticker:de ", 'ticker:"quoted"\n<script>', "ticker:\u0000nul",
-                                   "ticker:\u2028ü"])
+@pytest.mark.parametrize("topic", ["ticker:xx", "ticker:", "chat:de", "comments:999999", "comments:abc",
+                                   "comments:", "comments:0", "comments:-1", "comments:1 ", "article:999999",
+                                   "article:1x", "", "ticker:" + "d" * 300, "ticker:DE", "ticker:de ",
+                                   'ticker:"quoted"\n<script>', "ticker:\u0000nul", "ticker:\u2028ü"])
 def test_unknown_topic_is_an_error_and_the_connection_stays_usable(live, topic):
     with WSClient.connect(live.address) as ws:
         ws.subscribe(topic)
-        err = subscribe_reply(ws)
-        assert err["type"] == "error" and err["topic"] == topic, err
-        assert isinstance(err.get("message"), str) and err["message"], err
+        assert subscribe_reply(ws) == unknown_topic(topic)
         assert subscribe(ws, "ticker:de")["type"] == "subscribed"
+        # The refused topic holds no subscription: nothing more came for it.
+        assert ws.barrier() == []
         ws.close()
 
 
-def test_unknown_message_type_is_an_error_reply(live):
+def test_article_and_comment_topics_of_published_articles(live):
+    """`article:<id>` and `comments:<id>` exist for each published article;
+    with no events yet their seq is 0."""
+    article = live.get("/api/v1/articles?edition=de&limit=1").json()["items"][0]
+    with WSClient.connect(live.address) as ws, WSClient.connect(live.address) as other:
+        for topic in (f"comments:{article['id']}", f"article:{article['id']}"):
+            sub = subscribe(ws, topic)
+            assert sub["seq"] == 0, sub
+            assert subscribe(other, topic) == sub
+            # Resuming from 0 on an empty topic replays nothing.
+            assert subscribe(other, topic, since=0, epoch=sub["epoch"]) == sub
+            assert other.barrier() == []
+        assert ws.barrier() == []
+
+
+@pytest.mark.parametrize("msg,reply", [
+    ({"type": "publish", "topic": "ticker:de", "data": {"body": "x"}},
+     {"type": "error", "topic": "ticker:de", "code": "invalid", "message": "unknown message type"}),
+    ({"type": "publish"},
+     {"type": "error", "code": "invalid", "message": "unknown message type"}),
+    ({"type": "publish", "id": "m-1", "topic": "comments:1"},
+     {"type": "error", "id": "m-1", "topic": "comments:1", "code": "invalid", "message": "unknown message type"}),
+])
+def test_unknown_message_type_is_an_error_reply(live, msg, reply):
     with WSClient.connect(live.address) as ws:
-        ws.send_json({"type": "publish", "topic": "ticker:de", "data": {"body": "x"}})
-        err = subscribe_reply(ws)
-        assert err["type"] == "error" and err.get("message"), err
+        ws.send_json(msg)
+        assert subscribe_reply(ws) == reply
         assert subscribe(ws, "ticker:de")["type"] == "subscribed"
         ws.close()
 
 
 def test_message_flood_is_1008(live):
+    """Messages with an immediate answer (an unknown type, each with its id):
+    the budget is honoured before the close, in order, and the flood is cut
+    short."""
+    with WSClient.connect(live.address) as ws:
+        n = 4 * MAX_MESSAGES_PER_SECOND
+        ws.send_raw(b"".join(encode_frame(OP_TEXT, json.dumps({"type": "hello", "id": str(i)}).encode())
+                             for i in range(n)))
+        replies: list = []
+        c = ws.wait_close(collect=replies)
+        assert c.code == 1008, c
+        answered = len(replies)
+        assert MAX_MESSAGES_PER_SECOND <= answered < n, replies
+        assert replies == [{"type": "error", "id": str(i), "code": "invalid", "message": "unknown message type"}
+                           for i in range(answered)], replies
+
+
+def test_subscribe_flood_is_1008(live):
     with WSClient.connect(live.address) as ws:
         n = 4 * MAX_MESSAGES_PER_SECOND
         ws.send_raw(b"".join(encode_frame(OP_TEXT, json.dumps({"type": "subscribe", "topic": "ticker:de"}).encode())
@@ -851,9 +1098,10 @@ def test_message_flood_is_1008(live):
         replies: list = []
         c = ws.wait_close(collect=replies)
         assert c.code == 1008, c
-        subscribed = [m for m in replies if m.get("type") == "subscribed"]
-        # The budget is honoured before the close, and the flood is cut short.
-        assert MAX_MESSAGES_PER_SECOND <= len(subscribed) < n, replies
+        # Subscribing again replaces a pending subscribe; whatever was
+        # answered before the close is a `subscribed`.
+        assert all(m.get("type") == "subscribed" for m in replies), replies
+        assert len(replies) < n, replies
 
 
 def test_too_many_subscriptions_is_1008(live, blogs):

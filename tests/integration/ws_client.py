@@ -335,10 +335,12 @@ class WSClient:
     def ping(self, payload: bytes = b"") -> None:
         self.send_frame(OP_PING, payload)
 
-    def subscribe(self, topic: str, since: int | None = None) -> None:
+    def subscribe(self, topic: str, since: int | None = None, epoch: int | None = None) -> None:
         msg = {"type": "subscribe", "topic": topic}
         if since is not None:
             msg["since"] = since
+        if epoch is not None:
+            msg["epoch"] = epoch
         self.send_json(msg)
 
     def unsubscribe(self, topic: str) -> None:

@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -30,4 +33,20 @@ inline std::unique_ptr<depesche::store::Store> open_test_store(const TempDir& di
   auto v = (*s)->migrate();
   EXPECT_TRUE(v.has_value());
   return std::move(*s);
+}
+
+/// The stores every contract test runs against: each suite is a TEST_P
+/// instantiated with store_kinds(), so a new Store implementation (the
+/// PostgreSQL one) joins every suite by adding itself here.
+struct StoreKind {
+  std::string name;
+  std::function<std::unique_ptr<depesche::store::Store>(const TempDir&)> open;
+};
+
+inline std::vector<StoreKind> store_kinds() {
+  return {StoreKind{"sqlite", [](const TempDir& dir) { return open_test_store(dir); }}};
+}
+
+inline std::string store_kind_name(const ::testing::TestParamInfo<StoreKind>& info) {
+  return info.param.name;
 }

@@ -61,7 +61,7 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, bool r
 }
 
 Database::~Database() {
-  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  for (auto& [sql, cached] : cache_) sqlite3_finalize(cached.stmt);
   sqlite3_close(db_);
 }
 
@@ -75,14 +75,18 @@ Result<void> Database::exec(std::string_view sql) {
 }
 
 Result<Statement> Database::prepare(const char* sql) {
-  // Statements are string literals; their address is a stable cache key.
   auto it = cache_.find(sql);
-  if (it != cache_.end()) return Result<Statement>(std::in_place, it->second);
+  if (it != cache_.end() && !it->second.in_use) {
+    it->second.in_use = true;
+    return Result<Statement>(std::in_place, it->second.stmt, &it->second.in_use);
+  }
+  bool cache = it == cache_.end();
   sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  int rc = sqlite3_prepare_v3(db_, sql, -1, cache ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, nullptr);
   if (rc != SQLITE_OK) return std::unexpected(to_error(db_, rc));
-  cache_.emplace(sql, stmt);
-  return Result<Statement>(std::in_place, stmt);
+  if (!cache) return Result<Statement>(std::in_place, stmt, nullptr);
+  auto [slot, fresh] = cache_.emplace(sql, Cached{stmt, true});
+  return Result<Statement>(std::in_place, stmt, &slot->second.in_use);
 }
 
 Result<std::unique_ptr<ConnectionPool>> ConnectionPool::open(const std::string& path,
@@ -100,17 +104,39 @@ Result<std::unique_ptr<ConnectionPool>> ConnectionPool::open(const std::string& 
   return pool;
 }
 
+namespace {
+// The unit of work a thread runs, per pool (tests open several stores).
+struct UnitOfWork {
+  const ConnectionPool* pool = nullptr;
+  Database* db = nullptr;
+  bool appended = false;
+};
+thread_local UnitOfWork current_unit;
+}  // namespace
+
+Database* ConnectionPool::unit_connection() const {
+  return current_unit.pool == this ? current_unit.db : nullptr;
+}
+
+void ConnectionPool::set_unit_connection(Database* writer) {
+  current_unit = writer ? UnitOfWork{this, writer, false} : UnitOfWork{};
+}
+
+bool& ConnectionPool::unit_appended() { return current_unit.appended; }
+
 ConnectionPool::Lease ConnectionPool::reader() {
+  if (Database* unit = unit_connection()) return Lease(nullptr, unit, true);
   std::unique_lock lock(mutex_);
   reader_free_.wait(lock, [&] { return !free_readers_.empty(); });
   Database* db = free_readers_.back();
   free_readers_.pop_back();
-  return Lease(*this, db, false);
+  return Lease(this, db, false);
 }
 
 ConnectionPool::Lease ConnectionPool::writer() {
+  if (Database* unit = unit_connection()) return Lease(nullptr, unit, true);
   writer_mutex_.lock();
-  return Lease(*this, writer_.get(), true);
+  return Lease(this, writer_.get(), true);
 }
 
 void ConnectionPool::release(Database* db, bool writer) {

@@ -22,11 +22,22 @@ namespace depesche::store::sqlite {
 
 class Statement {
  public:
-  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  /// `in_use` (the cache's flag) is cleared when the statement is done;
+  /// without one the statement is not cached and is finalised instead.
+  Statement(sqlite3_stmt* stmt, bool* in_use) : stmt_(stmt), in_use_(in_use) {}
   ~Statement() {
-    if (stmt_) sqlite3_reset(stmt_), sqlite3_clear_bindings(stmt_);
+    if (!stmt_) return;
+    if (!in_use_) {
+      sqlite3_finalize(stmt_);
+      return;
+    }
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    *in_use_ = false;
   }
-  Statement(Statement&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
+  Statement(Statement&& other) noexcept
+      : stmt_(std::exchange(other.stmt_, nullptr)),
+        in_use_(std::exchange(other.in_use_, nullptr)) {}
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -75,6 +86,7 @@ class Statement {
 
  private:
   sqlite3_stmt* stmt_;
+  bool* in_use_;
 };
 
 class Database {
@@ -88,6 +100,8 @@ class Database {
   /// Runs SQL text with no parameters (schema, pragmas, BEGIN/COMMIT).
   Result<void> exec(std::string_view sql);
   /// A cached prepared statement for `sql`; reset when the Statement dies.
+  /// While one is alive, preparing the same SQL again gives a second,
+  /// uncached statement rather than resetting the first under its reader.
   Result<Statement> prepare(const char* sql);
   std::int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
   int changes() const { return sqlite3_changes(db_); }
@@ -95,60 +109,88 @@ class Database {
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}
+  struct Cached {
+    sqlite3_stmt* stmt;
+    bool in_use;
+  };
   sqlite3* db_;
-  std::unordered_map<const char*, sqlite3_stmt*> cache_;
+  // Keyed by the text, not its address: equal SQL from two places shares one.
+  std::unordered_map<std::string, Cached> cache_;
 };
 
 /// Maps a SQLite result code to an Error (unique violation → conflict).
 Error to_error(sqlite3* db, int rc);
 
 /// A database transaction on one connection: rolls back unless committed.
+/// Inside another transaction it is a savepoint of it, so a repository
+/// call that needs its own atomicity also composes into a unit of work.
 class Transaction {
  public:
   explicit Transaction(Database& db) : db_(db) {}
   Result<void> begin() {
-    auto r = db_.exec("BEGIN IMMEDIATE");
+    nested_ = sqlite3_get_autocommit(db_.handle()) == 0;
+    auto r = db_.exec(nested_ ? "SAVEPOINT depesche_nested" : "BEGIN IMMEDIATE");
     active_ = r.has_value();
     return r;
   }
   Result<void> commit() {
-    auto r = db_.exec("COMMIT");
+    auto r = db_.exec(nested_ ? "RELEASE depesche_nested" : "COMMIT");
     if (r) active_ = false;
     return r;
   }
   ~Transaction() {
-    if (active_) (void)db_.exec("ROLLBACK");
+    if (!active_) return;
+    if (nested_)
+      (void)db_.exec("ROLLBACK TO depesche_nested; RELEASE depesche_nested");
+    else
+      (void)db_.exec("ROLLBACK");
   }
 
  private:
   Database& db_;
   bool active_ = false;
+  bool nested_ = false;
 };
 
 /// One writer connection (SQLite allows one writer at a time anyway) and a
 /// small set of reader connections, each lent to one thread at a time.
+/// While a thread runs a unit of work (begin_unit()), every lease it takes,
+/// reader or writer, is the writer connection inside that transaction.
 class ConnectionPool {
  public:
   static Result<std::unique_ptr<ConnectionPool>> open(const std::string& path, std::size_t readers);
 
   class Lease {
    public:
-    Lease(ConnectionPool& pool, Database* db, bool writer)
+    Lease(ConnectionPool* pool, Database* db, bool writer)
         : pool_(pool), db_(db), writer_(writer) {}
-    ~Lease() { pool_.release(db_, writer_); }
+    ~Lease() {
+      if (pool_) pool_->release(db_, writer_);
+    }
+    Lease(Lease&& other) noexcept
+        : pool_(std::exchange(other.pool_, nullptr)), db_(other.db_), writer_(other.writer_) {}
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
     Database& operator*() { return *db_; }
     Database* operator->() { return db_; }
 
    private:
-    ConnectionPool& pool_;
+    ConnectionPool* pool_;  // null: borrowed from the unit of work, nothing to give back
     Database* db_;
     bool writer_;
   };
 
   Lease reader();
   Lease writer();
+
+  /// The writer connection of this thread's unit of work, or null.
+  Database* unit_connection() const;
+  /// Marks the calling thread as running a unit of work on `writer` (a
+  /// lease it holds), or ends that with null.
+  void set_unit_connection(Database* writer);
+  /// Set by the event log when a unit of work appended events; taken (and
+  /// cleared) after the commit, to wake the relay once.
+  bool& unit_appended();
 
  private:
   void release(Database* db, bool writer);

@@ -170,6 +170,36 @@ ALTER TABLE account_tokens ADD COLUMN password_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE account_tokens ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE account_tokens ADD COLUMN edition TEXT NOT NULL DEFAULT '';
 )sql",
+    // 6: the event log. AUTOINCREMENT: a position is never reused, even
+    // after pruning, so a relay's saved position stays meaningful. The
+    // log's epoch is drawn once per database (within JavaScript's exact
+    // integers); a topic keeps it until an operator resets the topic.
+    R"sql(
+CREATE TABLE store_meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO store_meta (key, value) VALUES ('log_epoch', abs(random()) % 4503599627370495 + 1);
+CREATE TABLE event_topics (
+  topic TEXT PRIMARY KEY,
+  last_seq INTEGER NOT NULL,
+  epoch INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE events (
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  topic TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  data TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (topic, seq)
+);
+CREATE INDEX events_by_time ON events (created_at);
+CREATE TABLE relay_positions (
+  relay TEXT PRIMARY KEY,
+  position INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 
 }  // namespace

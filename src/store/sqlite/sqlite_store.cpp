@@ -2,6 +2,7 @@
 
 #include "store/sqlite/database.hpp"
 #include "store/sqlite/migrations.hpp"
+#include "store/sqlite/sqlite_event_log.hpp"
 #include "store/sqlite/sqlite_repositories.hpp"
 
 namespace depesche::store::sqlite {
@@ -17,6 +18,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
   s->accounts_ = std::make_unique<SqliteAccountRepository>(*s->pool_);
   s->tickers_ = std::make_unique<SqliteTickerRepository>(*s->pool_);
   s->mail_queue_ = std::make_unique<SqliteMailQueueRepository>(*s->pool_);
+  s->events_ = std::make_unique<SqliteEventLog>(*s->pool_);
   return s;
 }
 
@@ -26,6 +28,31 @@ TokenRepository& SqliteStore::tokens() { return *tokens_; }
 AccountRepository& SqliteStore::accounts() { return *accounts_; }
 TickerRepository& SqliteStore::tickers() { return *tickers_; }
 MailQueueRepository& SqliteStore::mail_queue() { return *mail_queue_; }
+EventLog& SqliteStore::events() { return *events_; }
+
+Result<void> SqliteStore::transact(const std::function<Result<void>()>& work) {
+  // Nested: a savepoint of the outer unit, so a failed inner part that the
+  // outer one tolerates leaves nothing behind.
+  if (Database* unit = pool_->unit_connection()) {
+    Transaction savepoint(*unit);
+    if (auto r = savepoint.begin(); !r) return r;
+    if (auto r = work(); !r) return r;
+    return savepoint.commit();
+  }
+  auto writer = pool_->writer();
+  pool_->set_unit_connection(&*writer);
+  struct EndUnit {
+    ConnectionPool& pool;
+    ~EndUnit() { pool.set_unit_connection(nullptr); }
+  } end_unit{*pool_};
+  Transaction tx(*writer);
+  if (auto r = tx.begin(); !r) return r;
+  if (auto r = work(); !r) return r;
+  bool appended = pool_->unit_appended();
+  if (auto r = tx.commit(); !r) return r;
+  if (appended) events_->notify();
+  return {};
+}
 
 Result<int> SqliteStore::migrate() {
   auto db = pool_->writer();

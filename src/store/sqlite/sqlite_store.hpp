@@ -9,6 +9,7 @@
 namespace depesche::store::sqlite {
 
 class ConnectionPool;
+class SqliteEventLog;
 
 class SqliteStore final : public Store {
  public:
@@ -22,6 +23,8 @@ class SqliteStore final : public Store {
   AccountRepository& accounts() override;
   TickerRepository& tickers() override;
   MailQueueRepository& mail_queue() override;
+  EventLog& events() override;
+  Result<void> transact(const std::function<Result<void>()>& work) override;
   Result<int> migrate() override;
   Result<void> ping() override;
 
@@ -33,6 +36,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<AccountRepository> accounts_;
   std::unique_ptr<TickerRepository> tickers_;
   std::unique_ptr<MailQueueRepository> mail_queue_;
+  std::unique_ptr<SqliteEventLog> events_;
 };
 
 }  // namespace depesche::store::sqlite

@@ -25,14 +25,21 @@ using domain::TickerEntryInput;
 
 namespace {
 
+// Records what the service describes; the events go to the real event log.
 struct RecordingEvents final : domain::TickerEvents {
   struct Change {
     TickerEntry entry;
     EntryChange change;
   };
   std::vector<Change> changes;
-  void entry_changed(const TickerEntry& entry, EntryChange change) override {
+  std::vector<domain::LiveBlog> blogs;
+  domain::LiveEvent entry_event(const TickerEntry& entry, EntryChange change) override {
     changes.push_back({entry, change});
+    return {"ticker:" + entry.ticker, "ticker.entry", R"({"id":)" + std::to_string(entry.id) + "}"};
+  }
+  domain::LiveEvent blog_event(const domain::LiveBlog& blog) override {
+    blogs.push_back(blog);
+    return {"ticker:" + blog.slug, "ticker.blog", "{}"};
   }
 };
 
@@ -63,10 +70,7 @@ class TickerServiceTest : public ::testing::Test {
   RecordingEvents events;
   domain::TickerService service{*store, editions, articles, events};
 
-  void SetUp() override {
-    ASSERT_TRUE(service.load());
-    ASSERT_TRUE(articles.create_section("en", "economy", "Economy", 1));
-  }
+  void SetUp() override { ASSERT_TRUE(articles.create_section("en", "economy", "Economy", 1)); }
 
   TickerEntry post(std::string_view ticker, std::string text) {
     auto e = service.post_entry(ticker, body(std::move(text)));
@@ -105,6 +109,13 @@ class TickerServiceTest : public ::testing::Test {
     }
     return out;
   }
+  // Events in the store's log, all topics: what pages and readers follow.
+  std::size_t logged_events() {
+    return store->events()
+        .after_position(0, 1'000'000)
+        .value_or(std::vector<store::LoggedEvent>{})
+        .size();
+  }
   std::size_t stored_count(std::string ticker) {
     return all_pages(std::move(ticker), EntryOrder::newest, 100).size();
   }
@@ -119,7 +130,7 @@ class TickerServiceTest : public ::testing::Test {
 // --- posting ------------------------------------------------------------------
 
 TEST_F(TickerServiceTest, PostingStoresTheEntryRendersMarkdownAndReportsIt) {
-  auto generation = articles.content_generation();
+  auto logged = logged_events();
   TickerEntryInput in = body("  **Strike** at the terminal.\n");
   in.title = "  Harbour  ";
   in.breaking = true;
@@ -139,7 +150,7 @@ TEST_F(TickerServiceTest, PostingStoresTheEntryRendersMarkdownAndReportsIt) {
   EXPECT_GE(e->created_at, before);
   EXPECT_LE(e->created_at, after);
   EXPECT_EQ(e->updated_at, e->created_at);
-  EXPECT_GT(articles.content_generation(), generation) << "pages showing the ticker are stale";
+  EXPECT_GT(logged_events(), logged) << "an event for pages and readers";
 
   auto stored = store->tickers().entry(e->id);
   ASSERT_TRUE(stored);
@@ -327,7 +338,7 @@ TEST_F(TickerServiceTest, EditingChangesOnlyTheGivenFieldsAndReportsAnUpdate) {
   in.breaking = true;
   in.image = Image{"/media/a.jpg", "Quay", "Agency", 10, 10};
   auto e = service.post_entry("de", in).value();
-  auto generation = articles.content_generation();
+  auto logged = logged_events();
 
   TickerEntryInput change;
   change.body = "Corrected *report*";
@@ -342,7 +353,7 @@ TEST_F(TickerServiceTest, EditingChangesOnlyTheGivenFieldsAndReportsAnUpdate) {
   EXPECT_EQ(edited->image->url, "/media/a.jpg");
   EXPECT_EQ(edited->created_at, e.created_at) << "entries keep their place in the ticker";
   EXPECT_GE(edited->updated_at, e.updated_at);
-  EXPECT_GT(articles.content_generation(), generation);
+  EXPECT_GT(logged_events(), logged);
 
   auto stored = store->tickers().entry(e.id).value();
   EXPECT_EQ(stored.body, "Corrected *report*");
@@ -369,7 +380,7 @@ TEST_F(TickerServiceTest, InvalidEditsChangeNothingAndReportNothing) {
   auto in = body("Original");
   in.title = "Title";
   auto e = service.post_entry("de", in).value();
-  auto generation = articles.content_generation();
+  auto logged = logged_events();
 
   EXPECT_EQ(code_of(service.edit_entry("de", e.id, body("   "))), ErrorCode::invalid);
   // A valid title with a bad image: nothing of the change is stored.
@@ -387,7 +398,7 @@ TEST_F(TickerServiceTest, InvalidEditsChangeNothingAndReportNothing) {
   EXPECT_FALSE(stored.pinned);
   EXPECT_EQ(stored.updated_at, e.updated_at);
   EXPECT_EQ(events.changes.size(), 1u) << "only the creation";
-  EXPECT_EQ(articles.content_generation(), generation);
+  EXPECT_EQ(logged_events(), logged);
 }
 
 TEST_F(TickerServiceTest, PinningReportsAnUpdateAndListsPinnedEntriesNewestFirst) {
@@ -439,9 +450,9 @@ TEST_F(TickerServiceTest, PinnedShowsTheNewestTenOfAKnownTicker) {
 TEST_F(TickerServiceTest, DeletingRemovesTheEntryAndReportsWhatItWas) {
   auto keep = post("de", "keep");
   auto gone = post("de", "gone");
-  auto generation = articles.content_generation();
+  auto logged = logged_events();
   ASSERT_TRUE(service.delete_entry("de", gone.id));
-  EXPECT_GT(articles.content_generation(), generation);
+  EXPECT_GT(logged_events(), logged);
 
   EXPECT_EQ(code_of(service.entry("de", gone.id)), ErrorCode::not_found);
   EXPECT_EQ(code_of(store->tickers().entry(gone.id)), ErrorCode::not_found);
@@ -645,7 +656,7 @@ TEST(TickerCursor, RejectsMalformedCursors) {
 // --- live blogs ----------------------------------------------------------------------
 
 TEST_F(TickerServiceTest, CreatesLiveBlogsWhoseSlugIsATicker) {
-  auto generation = articles.content_generation();
+  auto logged = logged_events();
   Millis before = now_millis();
   auto b = service.create_live_blog("hafenstreik-2026", "de", "  Streik im Hafen ", "Alles dazu");
   ASSERT_TRUE(b) << b.error().message;
@@ -656,7 +667,7 @@ TEST_F(TickerServiceTest, CreatesLiveBlogsWhoseSlugIsATicker) {
   EXPECT_EQ(b->teaser, "Alles dazu");
   EXPECT_GE(b->created_at, before);
   EXPECT_FALSE(b->ended_at);
-  EXPECT_GT(articles.content_generation(), generation);
+  EXPECT_GT(logged_events(), logged);
 
   auto stored = store->tickers().live_blog("hafenstreik-2026");
   ASSERT_TRUE(stored);
@@ -747,19 +758,41 @@ TEST_F(TickerServiceTest, EndingALiveBlogKeepsItReadable) {
   EXPECT_EQ(code_of(service.live_blog("no-such-blog")), ErrorCode::not_found);
 }
 
-TEST_F(TickerServiceTest, LoadFindsLiveBlogsCreatedBefore) {
-  ASSERT_TRUE(service.create_live_blog("hafenstreik-2026", "de", "Streik im Hafen", ""));
-  ASSERT_TRUE(service.create_live_blog("harbour-strike", "en", "Harbour strike", ""));
+TEST_F(TickerServiceTest, ALiveBlogCreatedElsewhereIsKnownAtOnce) {
+  // Another node, or the CLI, has its own TickerService over the same store.
   RecordingEvents other_events;
-  domain::TickerService restarted{*store, editions, articles, other_events};
-  EXPECT_FALSE(restarted.exists("hafenstreik-2026")) << "only load() reads the store";
-  ASSERT_TRUE(restarted.load());
-  EXPECT_TRUE(restarted.exists("hafenstreik-2026"));
-  EXPECT_TRUE(restarted.exists("harbour-strike"));
-  EXPECT_EQ(restarted.edition_of("harbour-strike"), "en");
-  EXPECT_TRUE(restarted.post_entry("harbour-strike", body("Cranes idle")));
-  EXPECT_EQ(other_events.changes.size(), 1u);
-  EXPECT_TRUE(events.changes.empty());
+  domain::TickerService elsewhere{*store, editions, articles, other_events};
+  ASSERT_TRUE(elsewhere.create_live_blog("hafenstreik-2026", "de", "Streik im Hafen", ""));
+  ASSERT_TRUE(elsewhere.create_live_blog("harbour-strike", "en", "Harbour strike", ""));
+  EXPECT_TRUE(service.exists("hafenstreik-2026"));
+  EXPECT_TRUE(service.exists("harbour-strike"));
+  EXPECT_EQ(service.edition_of("harbour-strike"), "en");
+  EXPECT_TRUE(service.post_entry("harbour-strike", body("Cranes idle")));
+  EXPECT_EQ(events.changes.size(), 1u);
+  EXPECT_TRUE(other_events.changes.empty());
+  auto logged = store->events().topic_after("ticker:harbour-strike", 0, 10).value();
+  ASSERT_EQ(logged.size(), 2u);
+  EXPECT_EQ(logged[0].name, "ticker.blog") << "the blog's creation is an event too";
+  EXPECT_EQ(logged[1].name, "ticker.entry");
+}
+
+TEST_F(TickerServiceTest, AnEntryAndItsEventCommitTogether) {
+  auto e = post("de", "first");
+  auto logged = store->events().topic_after("ticker:de", 0, 10).value();
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_EQ(logged[0].seq, 1u);
+  EXPECT_EQ(logged[0].data, R"({"id":)" + std::to_string(e.id) + "}");
+  // A failing event write (an event without a name) takes the entry with it.
+  struct Broken final : domain::TickerEvents {
+    domain::LiveEvent entry_event(const TickerEntry& entry, EntryChange) override {
+      return {"ticker:" + entry.ticker, "", "{}"};
+    }
+    domain::LiveEvent blog_event(const domain::LiveBlog&) override { return {}; }
+  } broken;
+  domain::TickerService failing{*store, editions, articles, broken};
+  EXPECT_FALSE(failing.post_entry("de", body("never stored")));
+  EXPECT_EQ(stored_count("de"), 1u) << "no entry without its event";
+  EXPECT_EQ(store->events().topic_after("ticker:de", 0, 10).value().size(), 1u);
 }
 
 }  // namespace
