@@ -97,29 +97,35 @@ std::string BrowserGuard::csrf_token(const Request& req, Response& res) const {
   return token;
 }
 
-bool BrowserGuard::same_origin(const Request& req) const {
-  std::string_view origin = req.header("origin");
-  std::string from;
-  if (!origin.empty() && origin != "null") {
-    from = lower(origin);
-  } else if (origin == "null") {
-    return false;  // sandboxed frames and some redirects: never trusted
-  } else if (auto referer = req.header("referer"); !referer.empty()) {
-    from = origin_of(referer);
-  } else {
-    // Browsers send Origin with every cross-site POST; a request with
-    // neither header comes from a script or a very old browser, and the
-    // token check still applies.
-    return true;
-  }
-  if (!origin_.empty() && from == origin_) return true;
+std::optional<std::string> BrowserGuard::claimed_origin(const Request& req) {
+  if (std::string_view origin = req.header("origin"); !origin.empty()) return lower(origin);
+  if (std::string_view referer = req.header("referer"); !referer.empty()) return origin_of(referer);
+  return std::nullopt;
+}
+
+bool BrowserGuard::names_this_site(const Request& req,
+                                   const std::optional<std::string>& from) const {
+  // "null" comes from sandboxed frames and some redirects: never trusted.
+  if (!from || from->empty() || *from == "null") return false;
+  if (!origin_.empty() && *from == origin_) return true;
   std::string host = lower(req.header("host"));
   if (host.empty()) return false;
-  return from == "http://" + host || from == "https://" + host;
+  return *from == "http://" + host || *from == "https://" + host;
+}
+
+bool BrowserGuard::same_origin(const Request& req) const {
+  auto from = claimed_origin(req);
+  // Browsers send Origin with every cross-site POST; a request with neither
+  // header comes from a script, and acts on no session here.
+  if (!from) return true;
+  return names_this_site(req, from);
 }
 
 bool BrowserGuard::check(const Request& req, std::string_view sent_token) const {
-  if (!same_origin(req)) return false;
+  // Unlike same_origin(), a missing Origin and Referer is not given the
+  // benefit of the doubt: the request carries a session cookie, and a
+  // browser's POST always names where it comes from (docs/accounts.md).
+  if (!names_this_site(req, claimed_origin(req))) return false;
   auto cookie = req.cookie(csrf_name_);
   return cookie && !cookie->empty() && !sent_token.empty() &&
          constant_time_equal(*cookie, sent_token);

@@ -39,12 +39,22 @@ class BrowserGuard {
   /// Set-Cookie header for it is added to `res`.
   std::string csrf_token(const Request& req, Response& res) const;
   /// True when Origin (or, without it, Referer) names this site; true too
-  /// when a non-browser client sends neither.
+  /// when a non-browser client sends neither. For requests that act on no
+  /// session (login, register): use check() for those that do.
   bool same_origin(const Request& req) const;
-  /// same_origin() and `sent_token` equal to the CSRF cookie.
+  /// For a state change made with the session cookie: Origin (or, without
+  /// it, Referer) is present and names this site, and `sent_token` equals
+  /// the CSRF cookie. A request with neither header is refused: browsers
+  /// send Origin with every POST, and machine clients use bearer tokens.
   bool check(const Request& req, std::string_view sent_token) const;
 
  private:
+  /// The origin the request says it comes from, lower-cased: Origin, else
+  /// the origin of Referer (empty when the Referer has none); nullopt when
+  /// it sends neither.
+  static std::optional<std::string> claimed_origin(const Request& req);
+  bool names_this_site(const Request& req, const std::optional<std::string>& from) const;
+
   std::string origin_;  // "https://news.example" without a trailing slash
   bool secure_ = false;
   std::string session_name_;

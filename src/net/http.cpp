@@ -175,4 +175,140 @@ std::string url_encode(std::string_view text) {
   return out;
 }
 
+namespace {
+
+bool is_alpha_digit(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool is_hex_digit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// RFC 3986 reg-name: unreserved, sub-delims and %XX; IPv4 addresses are
+// reg-names too as far as the characters go.
+bool is_reg_name(std::string_view s) {
+  static constexpr std::string_view kAllowed = "-._~!$&'()*+,;=";
+  if (s.empty()) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (is_alpha_digit(c) || kAllowed.find(c) != std::string_view::npos) continue;
+    if (c == '%' && i + 2 < s.size() && is_hex_digit(s[i + 1]) && is_hex_digit(s[i + 2])) {
+      i += 2;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+// The inside of "[...]": an IPv6 address (hex digits, colons, and dots of
+// an embedded IPv4 address). IPvFuture literals are not accepted.
+bool is_ipv6_literal(std::string_view s) {
+  if (s.size() < 2) return false;
+  for (char c : s)
+    if (!is_hex_digit(c) && c != ':' && c != '.') return false;
+  return s.find(':') != std::string_view::npos;
+}
+
+bool is_port(std::string_view s) {
+  if (s.size() > 5) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+// RFC 9110 5.6.2 token characters.
+bool is_token(std::string_view s) {
+  static constexpr std::string_view kAllowed = "!#$%&'*+-.^_`|~";
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!is_alpha_digit(c) && kAllowed.find(c) == std::string_view::npos) return false;
+  return true;
+}
+
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+// The coding names of every Transfer-Encoding line in order, lower-cased and
+// without parameters; nullopt when one is not a token.
+std::optional<std::vector<std::string>> transfer_codings(
+    const std::vector<std::string_view>& values) {
+  std::vector<std::string> codings;
+  for (std::string_view value : values) {
+    while (true) {
+      auto comma = value.find(',');
+      std::string_view element = trim_ows(value.substr(0, comma));
+      // RFC 9110 5.6.1: empty list elements are ignored, not errors.
+      if (!element.empty()) {
+        std::string_view name = trim_ows(element.substr(0, element.find(';')));
+        if (!is_token(name)) return std::nullopt;
+        codings.push_back(lower_ascii(name));
+      }
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+  }
+  return codings;
+}
+
+}  // namespace
+
+bool is_valid_host(std::string_view value) {
+  std::string_view port;
+  if (value.starts_with('[')) {
+    auto close = value.find(']');
+    if (close == std::string_view::npos || !is_ipv6_literal(value.substr(1, close - 1)))
+      return false;
+    std::string_view rest = value.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+    if (!rest.empty()) port = rest.substr(1);
+  } else {
+    auto colon = value.find(':');
+    if (!is_reg_name(value.substr(0, colon))) return false;
+    if (colon != std::string_view::npos) port = value.substr(colon + 1);
+  }
+  return is_port(port);
+}
+
+std::optional<FramingError> check_host(const std::vector<std::string_view>& hosts, bool http11) {
+  if (hosts.empty()) {
+    if (!http11) return std::nullopt;  // HTTP/1.0 predates Host
+    return FramingError{400, "Missing Host header (required in HTTP/1.1)"};
+  }
+  if (hosts.size() > 1) return FramingError{400, "More than one Host header"};
+  if (!is_valid_host(hosts.front())) return FramingError{400, "Invalid Host header"};
+  return std::nullopt;
+}
+
+std::optional<FramingError> check_transfer_encoding(const std::vector<std::string_view>& values,
+                                                    bool has_content_length, bool http11) {
+  if (values.empty()) return std::nullopt;
+  if (!http11) return FramingError{400, "Transfer-Encoding is not allowed in HTTP/1.0"};
+  // Which of the two frames the body depends on who reads it: refuse both.
+  if (has_content_length)
+    return FramingError{400, "Transfer-Encoding and Content-Length must not be sent together"};
+  auto codings = transfer_codings(values);
+  if (!codings) return FramingError{400, "Malformed Transfer-Encoding"};
+  if (codings->empty()) return FramingError{400, "Empty Transfer-Encoding"};
+  if (codings->back() != "chunked")
+    return FramingError{400, "Transfer-Encoding must end in chunked"};
+  for (std::size_t i = 0; i + 1 < codings->size(); ++i)
+    if ((*codings)[i] == "chunked") return FramingError{400, "chunked must be applied only once"};
+  // gzip, deflate, compress: valid codings this server does not decode.
+  if (codings->size() > 1)
+    return FramingError{501, "Transfer coding " + codings->front() + " is not implemented"};
+  return std::nullopt;
+}
+
 }  // namespace depesche::net

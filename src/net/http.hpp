@@ -73,4 +73,28 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view qu
 /// Appends the percent-encoded form of `text` for use in a URL query value.
 std::string url_encode(std::string_view text);
 
+/// A request head the server refuses before reading any body: the status to
+/// answer and a message for the client. The connection is closed after the
+/// answer, since where the next request would start is then unknown.
+struct FramingError {
+  int status = 400;
+  std::string message;
+};
+
+/// True when `value` is `uri-host [":" port]` (RFC 3986 3.2.2): a reg-name,
+/// an IPv4 address or a bracketed IPv6 literal, and at most five port digits.
+bool is_valid_host(std::string_view value);
+
+/// RFC 9112 3.2: an HTTP/1.1 request has exactly one Host field line, and
+/// any request's Host is valid. `hosts` holds the value of each Host line.
+std::optional<FramingError> check_host(const std::vector<std::string_view>& hosts, bool http11);
+
+/// RFC 9112 6.1 and 6.3 for a request: with Transfer-Encoding (`values`, one
+/// per field line) the codings must end in `chunked`, applied once, and no
+/// Content-Length may be present; anything else is a smuggling risk (400).
+/// No coding other than chunked is supported (501). HTTP/1.0 requests may
+/// not use Transfer-Encoding at all.
+std::optional<FramingError> check_transfer_encoding(const std::vector<std::string_view>& values,
+                                                    bool has_content_length, bool http11);
+
 }  // namespace depesche::net

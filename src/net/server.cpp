@@ -15,6 +15,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <csignal>
 #include <ctime>
 #include <functional>
 #include <optional>
@@ -107,6 +108,25 @@ std::string_view origin_form(std::string_view target) {
   return target;
 }
 
+using RequestMessage = http::request<http::string_body>;
+
+std::vector<std::string_view> field_values(const RequestMessage& msg, http::field f) {
+  std::vector<std::string_view> out;
+  auto [first, last] = msg.equal_range(f);
+  for (auto it = first; it != last; ++it) out.emplace_back(it->value().data(), it->value().size());
+  return out;
+}
+
+// What Beast leaves to us in a request head (RFC 9112 3.2, 6.1, 6.3): checked
+// before any body is read or 100 Continue sent, since a head that fails
+// leaves no reliable way to find the body's end.
+std::optional<FramingError> check_head(const RequestMessage& msg) {
+  bool http11 = msg.version() >= 11;
+  if (auto e = check_host(field_values(msg, http::field::host), http11)) return e;
+  return check_transfer_encoding(field_values(msg, http::field::transfer_encoding),
+                                 msg.count(http::field::content_length) > 0, http11);
+}
+
 }  // namespace
 
 struct Session;
@@ -131,6 +151,11 @@ struct Server::Impl {
   // Last, so it is destroyed first: destroying a worker's context destroys
   // its suspended sessions, which still count themselves out above.
   std::vector<std::unique_ptr<Worker>> workers;
+  // Made in bind(), before the ready line, so that a signal sent as soon as
+  // the server says it is ready is already handled; kept until the server
+  // is destroyed, so that a SIGHUP during the rest of the shutdown is too.
+  // Declared after the workers: it goes before their contexts.
+  std::unique_ptr<asio::signal_set> signals;
 
   Impl(ServerOptions o, const Router& r, Metrics& m, BlockingPool& p)
       : opts(std::move(o)), router(r), metrics(m), pool(p) {}
@@ -140,6 +165,8 @@ struct Server::Impl {
   awaitable<Response> dispatch(Request& req);
   awaitable<Response> run_on_pool(const Handler& handler, Request& req);
   void begin_drain();
+  void request_stop();
+  void watch_signals();
 };
 
 struct Session {
@@ -147,6 +174,18 @@ struct Session {
   bool busy = false;
   explicit Session(tcp::socket s) : stream(std::move(s)) {}
 };
+
+namespace {
+
+// True when the client has sent bytes of a request not yet answered: read
+// into `buffer` already, or waiting in the socket.
+bool request_pending(Session& s, const beast::flat_buffer& buffer) {
+  if (buffer.size() > 0) return true;
+  boost::system::error_code ec;
+  return s.stream.socket().available(ec) > 0 && !ec;
+}
+
+}  // namespace
 
 Server::Server(ServerOptions options, const Router& router, Metrics& metrics, BlockingPool& pool)
     : impl_(std::make_unique<Impl>(std::move(options), router, metrics, pool)) {}
@@ -179,6 +218,7 @@ std::string Server::bind() {
     I.workers.push_back(std::move(w));
   }
   I.bound_port = port;
+  I.signals = std::make_unique<asio::signal_set>(I.workers.front()->ctx, SIGINT, SIGTERM, SIGHUP);
   std::string host = addr.is_v6() ? "[" + I.opts.host + "]" : I.opts.host;
   return host + ":" + std::to_string(port);
 }
@@ -188,12 +228,7 @@ void Server::run() {
   for (auto& w : I.workers) asio::co_spawn(w->ctx, I.accept_loop(*w), asio::detached);
 
   Worker& first = *I.workers.front();
-  asio::signal_set signals(first.ctx, SIGINT, SIGTERM);
-  signals.async_wait([this](const boost::system::error_code& ec, int sig) {
-    if (ec) return;
-    log::lifecycle("shutdown requested", {{"signal", sig}});
-    request_stop();
-  });
+  I.watch_signals();
 
   // Every context keeps running until the drain ends, even once its listener
   // is closed and it has no connection left: the drain posts work to it.
@@ -208,7 +243,7 @@ void Server::run() {
   asio::steady_timer drain_timer(first.ctx);
   std::optional<std::chrono::steady_clock::time_point> deadline;
   auto end_run = [&] {
-    signals.cancel();
+    I.signals->cancel();
     for (auto& g : guards) g.reset();
     for (auto& w : I.workers) w->ctx.stop();
   };
@@ -234,9 +269,26 @@ void Server::run() {
   log::lifecycle("stopped");
 }
 
-void Server::request_stop() {
-  if (impl_->stopping.exchange(true)) return;
-  impl_->begin_drain();
+void Server::request_stop() { impl_->request_stop(); }
+
+void Server::Impl::request_stop() {
+  if (stopping.exchange(true)) return;
+  begin_drain();
+}
+
+void Server::Impl::watch_signals() {
+  signals->async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      // A terminal hang-up or an operator expecting a reload must not end
+      // the server; there is no log file to reopen (logs go to stdout) and
+      // the config is read once (docs/operations.md).
+      log::warn("SIGHUP ignored: restart the server to apply a new config", {{"signal", sig}});
+      return watch_signals();
+    }
+    log::lifecycle("shutdown requested", {{"signal", sig}});
+    request_stop();
+  });
 }
 
 void Server::Impl::begin_drain() {
@@ -244,10 +296,12 @@ void Server::Impl::begin_drain() {
     asio::post(w->ctx, [w = w.get()] {
       boost::system::error_code ec;
       w->acceptor.close(ec);
-      // Idle keep-alive connections are waiting for a request that may never
-      // come; close them now. Busy ones close after their response.
+      // Connections between requests wake up and look: one that has nothing
+      // of a request closes now, one whose next request has (partly)
+      // arrived reads and answers it first. Busy ones close after their
+      // response.
       for (Session* s : w->sessions)
-        if (!s->busy) s->stream.socket().close(ec);
+        if (!s->busy) s->stream.socket().cancel(ec);
     });
   }
 }
@@ -330,11 +384,14 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
     auto ep = session.stream.socket().remote_endpoint(ec);
     if (!ec) remote = ep.address().to_string();
   }
-  beast::flat_buffer buffer;
+  // Capped at the header limit: after the head, only a chunk-size line (with
+  // its extensions) or the trailers wait in it unparsed, and those must not
+  // grow without bound. Body bytes move on to the body as they arrive.
+  beast::flat_buffer buffer(opts.max_header_bytes);
   std::string head, tail;  // response head, reused across keep-alive requests
   bool first_request = true;
   for (;;) {
-    if (stopping.load()) break;
+    if (stopping.load() && !request_pending(session, buffer)) break;
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
     parser.body_limit(opts.max_body_bytes);
@@ -345,7 +402,12 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
                                      asio::redirect_error(use_awaitable, ec));
     session.busy = true;
     auto started = std::chrono::steady_clock::now();
-    if (!ec && !parser.is_done()) {
+    // The drain cancelled the wait for this request: look again (above)
+    // whether one has arrived. Nothing of an unfinished head is consumed.
+    if (ec == asio::error::operation_aborted && stopping.load()) continue;
+    std::optional<FramingError> refused;
+    if (!ec) refused = check_head(parser.get());
+    if (!ec && !refused && !parser.is_done()) {
       if (parser.get()[http::field::expect] == "100-continue") {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         co_await asio::async_write(session.stream, asio::buffer(kContinue.data(), kContinue.size()),
@@ -378,6 +440,12 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
       auto rest = line.substr(first + 1);
       return origin_form(rest.substr(0, rest.find(' ')));
     };
+    // For the metrics and the log of a request refused before it reached a
+    // handler; OTHER when the head was not read far enough.
+    auto parsed_method = [&] {
+      auto m = parser.get().method_string();
+      return parse_method(std::string_view(m.data(), m.size()));
+    };
     if (ec) {
       if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
           ec == asio::error::connection_reset || ec == asio::error::eof)
@@ -386,7 +454,7 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
         if (buffer.size() == 0) break;  // idle keep-alive connection
         // The stream closed the socket when its timer fired, so no 408 can be
         // sent (nginx behaves the same); it is logged and counted as one.
-        metrics.record(metrics.unmatched_index(), 408, 0);
+        metrics.record(metrics.unmatched_index(), Method::other, 408, 0);
         if (opts.access_log)
           log::info("access", {{"request_id", next_request_id()},
                                {"status", 408},
@@ -401,12 +469,26 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
         res = protocol_error(
             error_target(), 413,
             "Request body too large (limit " + std::to_string(opts.max_body_bytes) + " bytes)");
+      } else if (ec == http::error::buffer_overflow && parser.is_header_done()) {
+        res = protocol_error(error_target(), 400,
+                             "Chunk-size line or trailer section too long (limit " +
+                                 std::to_string(opts.max_header_bytes) + " bytes)");
+      } else if (ec == http::error::buffer_overflow) {
+        res = protocol_error(error_target(), 431,
+                             "Request headers too large (limit " +
+                                 std::to_string(opts.max_header_bytes) + " bytes)");
       } else if (ec == http::error::partial_message) {
         break;
       } else {
         res = protocol_error(error_target(), 400, "Malformed HTTP request: " + ec.message());
       }
       close_after = true;
+      req.method = parsed_method();
+      req.request_id = next_request_id();
+    } else if (refused) {
+      res = protocol_error(error_target(), refused->status, refused->message);
+      close_after = true;
+      req.method = parsed_method();
       req.request_id = next_request_id();
     } else {
       auto& msg = parser.get();
@@ -461,8 +543,8 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
             auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                               std::chrono::steady_clock::now() - started)
                               .count();
-            metrics.record(req.route.empty() ? metrics.unmatched_index() : req.route_index, 101,
-                           micros);
+            metrics.record(req.route.empty() ? metrics.unmatched_index() : req.route_index,
+                           req.method, 101, micros);
             if (opts.access_log)
               log::info("access", {{"request_id", req.request_id},
                                    {"method", "GET"},
@@ -484,7 +566,9 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
         }
       }
     }
-    if (stopping.load()) close_after = true;
+    // Draining: answer what the client has already sent, the last of it
+    // with Connection: close.
+    if (stopping.load() && !request_pending(session, buffer)) close_after = true;
 
     // Serialise the head by hand: one small string, the body sent as is.
     std::string_view body = res.body_view();
@@ -522,8 +606,8 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
-    metrics.record(req.route.empty() ? metrics.unmatched_index() : req.route_index, res.status,
-                   micros);
+    metrics.record(req.route.empty() ? metrics.unmatched_index() : req.route_index, req.method,
+                   res.status, micros);
     if (opts.access_log)
       log::info("access", {{"request_id", req.request_id},
                            {"method", to_string(req.method)},

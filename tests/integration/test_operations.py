@@ -126,8 +126,8 @@ def test_metrics_is_prometheus_text_with_counts_histogram_and_connections(server
     assert types.get("depesche_http_open_connections") == "gauge"
 
     def delta(route, status):
-        return value_of(s1, "depesche_http_requests_total", route=route, status=status) - value_of(
-            s0, "depesche_http_requests_total", route=route, status=status
+        return value_of(s1, "depesche_http_requests_total", route=route, method="GET", status=status) - value_of(
+            s0, "depesche_http_requests_total", route=route, method="GET", status=status
         )
 
     assert delta("/healthz", 200) == 3
@@ -140,19 +140,22 @@ def test_metrics_is_prometheus_text_with_counts_histogram_and_connections(server
     )
     assert not_found == 1
 
-    # The latency histogram for /healthz: cumulative buckets, +Inf == count.
+    # The latency histogram for GET /healthz: cumulative buckets, +Inf == count.
+    # (Series are per method: HEAD /healthz has its own.)
     buckets = [(l["le"], v) for n, l, v in s1
-               if n == "depesche_http_request_duration_seconds_bucket" and l.get("route") == "/healthz"]
+               if n == "depesche_http_request_duration_seconds_bucket" and l.get("route") == "/healthz"
+               and l.get("method") == "GET"]
     assert len(buckets) >= 5, buckets
     assert buckets[-1][0] == "+Inf"
     les = [float(le) for le, _ in buckets[:-1]]
     assert les == sorted(les), "bucket bounds must increase"
     counts = [v for _, v in buckets]
     assert counts == sorted(counts), "histogram buckets must be cumulative"
-    count = value_of(s1, "depesche_http_request_duration_seconds_count", route="/healthz")
+    count = value_of(s1, "depesche_http_request_duration_seconds_count", route="/healthz", method="GET")
     assert counts[-1] == count
-    assert count - value_of(s0, "depesche_http_request_duration_seconds_count", route="/healthz") == 3
-    assert value_of(s1, "depesche_http_request_duration_seconds_sum", route="/healthz") > 0
+    assert count - value_of(s0, "depesche_http_request_duration_seconds_count", route="/healthz",
+                            method="GET") == 3
+    assert value_of(s1, "depesche_http_request_duration_seconds_sum", route="/healthz", method="GET") > 0
 
     # Our own connection was open while the metrics were rendered.
     assert value_of(s1, "depesche_http_open_connections") >= 1

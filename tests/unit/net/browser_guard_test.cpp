@@ -210,3 +210,18 @@ TEST(BrowserGuard, CheckWorksWithTheTokenItIssued) {
   EXPECT_EQ(guard.csrf_token(req, again), token);
   EXPECT_TRUE(set_cookies(again).empty());
 }
+
+TEST(BrowserGuard, CheckRefusesAStateChangeThatNamesNoOrigin) {
+  // docs/accounts.md: a browser's state change needs Origin or Referer; a
+  // request with neither is no browser's, and those use bearer tokens.
+  BrowserGuard guard("https://news.example");
+  std::string cookie = "__Host-depesche_csrf=" + kToken;
+  EXPECT_FALSE(guard.check(request({{"cookie", cookie}}), kToken));
+  EXPECT_FALSE(guard.check(request({{"cookie", cookie}, {"host", "news.example"}}), kToken));
+  EXPECT_FALSE(guard.check(request({{"cookie", cookie}, {"origin", ""}, {"referer", ""}}), kToken));
+  EXPECT_TRUE(
+      guard.check(request({{"cookie", cookie}, {"referer", "https://news.example/x"}}), kToken))
+      << "a Referer of this site is enough";
+  EXPECT_TRUE(guard.same_origin(request({{"host", "news.example"}})))
+      << "same_origin() alone, for requests that act on no session, still lets scripts through";
+}
