@@ -61,10 +61,12 @@ int run_cli(int argc, char** argv, char** env) {
   auto* events_cmd = cli.add_subcommand("events", "inspect and reset the live event log");
   events_cmd->require_subcommand(1);
   std::string event_topic;
-  auto* events_head = events_cmd->add_subcommand("head", "a topic's latest seq, epoch and oldest seq");
+  auto* events_head =
+      events_cmd->add_subcommand("head", "a topic's latest seq, epoch and oldest seq");
   events_head->add_option("--topic", event_topic, "e.g. ticker:de")->required();
   auto* events_reset = events_cmd->add_subcommand(
-      "reset", "forget a topic's history: new epoch, so its readers refetch (best with the server stopped)");
+      "reset",
+      "forget a topic's history: new epoch, so its readers refetch (best with the server stopped)");
   events_reset->add_option("--topic", event_topic, "e.g. ticker:de")->required();
   for (auto* sub : {serve, migrate, demo, token, token_create, token_revoke, token_list, config_cmd,
                     user, user_create, user_role_cmd, mail_cmd, mail_list, mail_retry, events_cmd,
