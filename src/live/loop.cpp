@@ -208,12 +208,17 @@ void Loop::handle_frame(Connection& c, Frame& f) {
 
 void Loop::ordered_done(Connection& c) {
   if (c.ordered_pending > 0) --c.ordered_pending;
-  while (c.ordered_pending == 0 && !c.deferred.empty() && !c.closing) {
-    Frame f = std::move(c.deferred.front());
-    c.deferred.pop_front();
-    handle_frame(c, f);
+  std::size_t next = 0;
+  while (c.ordered_pending == 0 && next < c.deferred.size() && !c.closing) {
+    Frame f = std::move(c.deferred[next++]);
+    handle_frame(c, f);  // a subscribe makes the rest wait for it again
   }
-  if (c.closing) c.deferred.clear();
+  if (c.closing) {
+    std::vector<Frame>().swap(c.deferred);
+  } else {
+    c.deferred.erase(c.deferred.begin(), c.deferred.begin() + static_cast<std::ptrdiff_t>(next));
+    if (c.deferred.empty()) std::vector<Frame>().swap(c.deferred);
+  }
 }
 
 void Loop::send_error(Connection& c, std::string_view topic, std::string_view id,
