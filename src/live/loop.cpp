@@ -179,7 +179,15 @@ void Loop::handle_frame(Connection& c, Frame& f) {
       send(c, std::make_shared<const std::string>(server_frame(Opcode::pong, f.payload)));
       return;
     case Opcode::pong: return;
-    case Opcode::close: close(c, close_code::normal, "bye"); return;
+    case Opcode::close: {
+      // A valid close is echoed with its code; a broken one is answered as such.
+      std::uint16_t code = close_reply_code(f.payload);
+      const char* reason = code == close_code::protocol_error    ? "invalid close frame"
+                           : code == close_code::invalid_payload ? "close reason must be UTF-8"
+                                                                 : "bye";
+      close(c, code, reason);
+      return;
+    }
     case Opcode::binary:
       close(c, close_code::unsupported_data, "binary frames are not supported");
       return;

@@ -185,4 +185,16 @@ bool is_utf8(std::string_view s) {
   return true;
 }
 
+std::uint16_t close_reply_code(std::string_view payload) {
+  if (payload.empty()) return close_code::normal;
+  if (payload.size() == 1) return close_code::protocol_error;
+  auto code = static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
+                                         static_cast<unsigned char>(payload[1]));
+  bool valid = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+               (code >= 3000 && code <= 4999);
+  if (!valid) return close_code::protocol_error;
+  if (!is_utf8(payload.substr(2))) return close_code::invalid_payload;
+  return code;
+}
+
 }  // namespace depesche::live

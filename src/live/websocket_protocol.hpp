@@ -66,4 +66,10 @@ std::string close_frame(std::uint16_t code, std::string_view reason);
 /// True when `text` is well-formed UTF-8 (text frames must be).
 bool is_utf8(std::string_view text);
 
+/// The code to answer a client's close frame with (RFC 6455 5.5.1, 7.4):
+/// its own code when valid (1000 when it sent none), 1002 for a 1-byte
+/// payload or a code no endpoint may send (below 1000, 1004-1006, 1015,
+/// 1016-2999, 5000 and up), 1007 for a reason that is not UTF-8.
+std::uint16_t close_reply_code(std::string_view payload);
+
 }  // namespace depesche::live

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 import threading
 import time
 
@@ -25,6 +26,7 @@ import pytest
 from conftest import create_token, start_server
 from ws_client import (
     OP_BINARY,
+    OP_CLOSE,
     OP_CONT,
     OP_PING,
     OP_PONG,
@@ -1132,6 +1134,30 @@ def test_client_close_is_answered_and_ends_the_connection(live):
     c = ws.close(1000, "done")
     assert c is not None and c.code == 1000, c
     assert ws.eof
+
+
+@pytest.mark.parametrize("payload,expected", [
+    (b"", 1000),
+    (struct.pack("!H", 1001) + "weg".encode(), 1001),
+    (struct.pack("!H", 4321) + b"app", 4321),
+    (b"\x03", 1002),
+    (struct.pack("!H", 0), 1002),
+    (struct.pack("!H", 999), 1002),
+    (struct.pack("!H", 1005), 1002),
+    (struct.pack("!H", 1006), 1002),
+    (struct.pack("!H", 2999), 1002),
+    (struct.pack("!H", 5000), 1002),
+    (struct.pack("!H", 1000) + b"\xff\xfe", 1007),
+])
+def test_close_frames_are_validated(live, payload, expected):
+    """A valid close code is echoed; a 1-byte payload or a code no endpoint
+    may send is 1002, a reason that is not UTF-8 1007 (RFC 6455 7.4)."""
+    ws = WSClient.connect(live.address)
+    subscribe(ws, "ticker:de")
+    ws.send_frame(OP_CLOSE, payload)
+    c = ws.wait_close()
+    assert c.code == expected, c
+    ws.abort()
 
 
 def test_server_survives_and_others_still_receive(live, token, blogs, sentinel):

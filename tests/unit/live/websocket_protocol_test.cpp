@@ -441,4 +441,32 @@ TEST(WebSocketUtf8, RejectsMalformedText) {
   EXPECT_FALSE(is_utf8("\xf0\x9f\x28\xb0"));
 }
 
+std::string close_payload(std::uint16_t code, std::string_view reason = "") {
+  std::string p;
+  p += static_cast<char>(code >> 8);
+  p += static_cast<char>(code & 0xff);
+  p += reason;
+  return p;
+}
+
+TEST(WebSocketClose, ValidCodesAreEchoed) {
+  EXPECT_EQ(close_reply_code(""), 1000) << "no code: a plain normal closure";
+  for (std::uint16_t code : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014,
+                             3000, 3999, 4000, 4999})
+    EXPECT_EQ(close_reply_code(close_payload(code, "ok")), code) << code;
+  EXPECT_EQ(close_reply_code(close_payload(1000, "schön")), 1000) << "UTF-8 reasons are fine";
+}
+
+TEST(WebSocketClose, CodesNoEndpointMaySendAreAProtocolError) {
+  for (std::uint16_t code :
+       {0, 1, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535})
+    EXPECT_EQ(close_reply_code(close_payload(code)), 1002) << code;
+  EXPECT_EQ(close_reply_code(std::string(1, '\x03')), 1002) << "a 1-byte payload has no code";
+}
+
+TEST(WebSocketClose, AReasonThatIsNotUtf8Is1007) {
+  EXPECT_EQ(close_reply_code(close_payload(1000, "\xff\xfe")), 1007);
+  EXPECT_EQ(close_reply_code(close_payload(1000, "\xc3")), 1007) << "a cut sequence";
+}
+
 }  // namespace
