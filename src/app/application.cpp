@@ -330,52 +330,45 @@ int Application::serve() {
             text += std::string("depesche_mail_queue{state=\"") + domain::to_string(state) +
                     "\"} " + std::to_string(*n) + "\n";
         auto live = hub.stats();
-        text +=
-            "# HELP depesche_live_connections Live (WebSocket) connections open now.\n"
-            "# TYPE depesche_live_connections gauge\ndepesche_live_connections " +
-            std::to_string(live.connections) +
-            "\n# HELP depesche_live_subscriptions Topic subscriptions open now.\n"
-            "# TYPE depesche_live_subscriptions gauge\ndepesche_live_subscriptions " +
-            std::to_string(live.subscriptions) +
-            "\n# HELP depesche_live_events_total Events published to live topics.\n"
-            "# TYPE depesche_live_events_total counter\ndepesche_live_events_total " +
-            std::to_string(live.events) +
-            "\n# HELP depesche_live_deliveries_total Events written to subscribers.\n"
-            "# TYPE depesche_live_deliveries_total counter\ndepesche_live_deliveries_total " +
-            std::to_string(live.deliveries) +
-            "\n# HELP depesche_live_slow_closes_total Readers closed for being too slow.\n"
-            "# TYPE depesche_live_slow_closes_total counter\n"
-            "depesche_live_slow_closes_total " +
-            std::to_string(live.slow_closes) +
-            "\n# HELP depesche_live_topics Topics held in the hub's memory (followed now).\n"
-            "# TYPE depesche_live_topics gauge\ndepesche_live_topics " +
-            std::to_string(live.topics) +
-            "\n# HELP depesche_live_history_bytes Framed events the hub caches, all topics.\n"
-            "# TYPE depesche_live_history_bytes gauge\ndepesche_live_history_bytes " +
-            std::to_string(live.history_bytes) +
-            "\n# HELP depesche_live_duplicates_total Events from the bus dropped as seen.\n"
-            "# TYPE depesche_live_duplicates_total counter\ndepesche_live_duplicates_total " +
-            std::to_string(live.duplicates) +
-            "\n# HELP depesche_live_gap_events_total Events fetched from the log to fill gaps.\n"
-            "# TYPE depesche_live_gap_events_total counter\ndepesche_live_gap_events_total " +
-            std::to_string(live.gaps_filled) +
-            "\n# HELP depesche_live_resyncs_total Readers told to refetch.\n"
-            "# TYPE depesche_live_resyncs_total counter\ndepesche_live_resyncs_total " +
-            std::to_string(live.resyncs) + "\n";
         auto rs = relay.stats();
-        text +=
-            "# HELP depesche_relay_published_total Events the relay published on the bus.\n"
-            "# TYPE depesche_relay_published_total counter\ndepesche_relay_published_total " +
-            std::to_string(rs.published) +
-            "\n# HELP depesche_relay_position Event log position published so far.\n"
-            "# TYPE depesche_relay_position gauge\ndepesche_relay_position " +
-            std::to_string(rs.position) +
-            "\n# HELP depesche_relay_lag_seconds Commit-to-publish time of the last event.\n"
-            "# TYPE depesche_relay_lag_seconds gauge\ndepesche_relay_lag_seconds " +
-            std::to_string(static_cast<double>(rs.lag_ms) / 1000.0) +
-            "\n# HELP depesche_relay_errors_total Failed attempts to read or publish events.\n"
-            "# TYPE depesche_relay_errors_total counter\ndepesche_relay_errors_total " +
-            std::to_string(rs.errors) + "\n";
+        auto d = [](auto v) { return static_cast<double>(v); };
+        struct Sample {
+          const char* name;
+          const char* type;
+          const char* help;
+          double value;
+        };
+        for (const Sample& m : {
+                 Sample{"depesche_live_connections", "gauge",
+                        "Live (WebSocket) connections open now.", d(live.connections)},
+                 Sample{"depesche_live_subscriptions", "gauge", "Topic subscriptions open now.",
+                        d(live.subscriptions)},
+                 Sample{"depesche_live_events_total", "counter", "Events published to live topics.",
+                        d(live.events)},
+                 Sample{"depesche_live_deliveries_total", "counter",
+                        "Events written to subscribers.", d(live.deliveries)},
+                 Sample{"depesche_live_slow_closes_total", "counter",
+                        "Readers closed for being too slow.", d(live.slow_closes)},
+                 Sample{"depesche_live_topics", "gauge",
+                        "Topics held in the hub's memory (followed now).", d(live.topics)},
+                 Sample{"depesche_live_history_bytes", "gauge",
+                        "Framed events the hub caches, all topics.", d(live.history_bytes)},
+                 Sample{"depesche_live_duplicates_total", "counter",
+                        "Events from the bus dropped as seen.", d(live.duplicates)},
+                 Sample{"depesche_live_gap_events_total", "counter",
+                        "Events fetched from the log to fill gaps.", d(live.gaps_filled)},
+                 Sample{"depesche_live_resyncs_total", "counter", "Readers told to refetch.",
+                        d(live.resyncs)},
+                 Sample{"depesche_relay_published_total", "counter",
+                        "Events the relay published on the bus.", d(rs.published)},
+                 Sample{"depesche_relay_position", "gauge", "Event log position published so far.",
+                        d(rs.position)},
+                 Sample{"depesche_relay_lag_seconds", "gauge",
+                        "Commit-to-publish time of the last event.", d(rs.lag_ms) / 1000.0},
+                 Sample{"depesche_relay_errors_total", "counter",
+                        "Failed attempts to read or publish events.", d(rs.errors)},
+             })
+          net::append_metric(text, m.name, m.type, m.help, m.value);
         return net::Response(200, "text/plain; version=0.0.4; charset=utf-8", std::move(text));
       });
   articles_api.register_routes(router);

@@ -15,6 +15,7 @@ Result<void> EventRelay::start() {
   if (!pos) return std::unexpected(pos.error());
   position_ = saved_ = *pos;
   atomic_position_ = position_;
+  woken_ = true;  // what was committed while no relay ran goes out at once
   thread_ = std::thread([this] { run(); });
   return {};
 }

@@ -227,4 +227,17 @@ std::string Metrics::render() const {
   return out;
 }
 
+void append_metric(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help, double value) {
+  char number[32];
+  // Integers print as integers (counters of millions stay exact).
+  if (value == static_cast<double>(static_cast<long long>(value)))
+    std::snprintf(number, sizeof number, "%lld", static_cast<long long>(value));
+  else
+    std::snprintf(number, sizeof number, "%.6g", value);
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ");
+  out.append(name).append(" ").append(type).append("\n").append(name).append(" ");
+  out.append(number).append("\n");
+}
+
 }  // namespace depesche::net

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "net/http.hpp"
@@ -73,5 +74,10 @@ class Metrics {
   std::unique_ptr<Slots[]> slots_;
   std::atomic<std::int64_t> open_connections_{0};
 };
+
+/// Appends one unlabelled sample with its HELP and TYPE lines, in the
+/// Prometheus text format; for what other parts add to /metrics.
+void append_metric(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help, double value);
 
 }  // namespace depesche::net
