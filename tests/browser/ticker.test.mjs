@@ -124,11 +124,14 @@ async function listIds(page) {
 }
 
 // The ids in the pinned list above the ticker, top to bottom; [] when the
-// list is hidden (it must then be empty too).
+// list is hidden (it must then be empty too). Both are read at one moment:
+// read one after the other, an entry arriving in between would look like
+// an empty list left visible.
 async function pinnedIds(page) {
-  const list = page.locator(`${BLOCK} .ticker-pinned`);
-  const ids = await list.locator(':scope > li').evaluateAll((els) => els.map((e) => Number(e.dataset.id)));
-  const visible = await list.isVisible();
+  const { ids, visible } = await page.locator(`${BLOCK} .ticker-pinned`).evaluate((list) => ({
+    ids: [...list.querySelectorAll(':scope > li')].map((e) => Number(e.dataset.id)),
+    visible: list.getClientRects().length > 0 && getComputedStyle(list).visibility !== 'hidden',
+  }));
   assert.equal(visible, ids.length > 0, `pinned list visible (${visible}) with ${ids.length} entries`);
   return ids;
 }
