@@ -4,21 +4,9 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
-namespace depesche::api {
+#include "net/error_status.hpp"
 
-int status_for(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::invalid: return 400;
-    case ErrorCode::not_found: return 404;
-    case ErrorCode::conflict: return 409;
-    case ErrorCode::unauthorized: return 401;
-    case ErrorCode::forbidden: return 403;
-    case ErrorCode::rate_limited: return 429;
-    case ErrorCode::unavailable: return 503;
-    case ErrorCode::internal: return 500;
-  }
-  return 500;
-}
+namespace depesche::api {
 
 std::optional<std::int64_t> parse_id(std::string_view s) {
   std::int64_t v = 0;
@@ -43,9 +31,10 @@ net::Response json_response(int status, std::string body) {
 }
 
 net::Response error_response(int status, std::string_view code, std::string_view message,
-                             std::string_view field) {
+                             std::string_view field, std::string_view reason) {
   nlohmann::json e = {{"code", code}, {"message", message}};
   if (!field.empty()) e["field"] = field;
+  if (!reason.empty()) e["reason"] = reason;
   auto r = json_response(status, nlohmann::json{{"error", e}}.dump());
   if (status == 401) r.header("WWW-Authenticate", "Bearer");
   return r;
@@ -54,10 +43,12 @@ net::Response error_response(int status, std::string_view code, std::string_view
 net::Response error_response(const Error& error) {
   // Internal details stay in the log; the client gets a generic message.
   if (error.code == ErrorCode::internal) return error_response(500, "internal", "internal error");
-  auto r =
-      error_response(status_for(error.code), to_string(error.code), error.message, error.field);
+  auto r = error_response(net::status_for(error.code), to_string(error.code), error.message,
+                          error.field, error.reason);
   if (error.code == ErrorCode::rate_limited)
     r.header("Retry-After", std::to_string(std::max(1LL, (error.retry_after_ms + 999) / 1000)));
+  else if (error.code == ErrorCode::unavailable)
+    r.header("Retry-After", "1");  // busy or briefly unwritable: soon, not at once
   return r;
 }
 

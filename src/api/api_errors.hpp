@@ -1,6 +1,7 @@
 #pragma once
-// The one place error codes become HTTP statuses, and the JSON error shape
-// {"error":{"code":"...","message":"...","field":"..."}}.
+// The JSON error shape {"error":{"code":"...","message":"...","field":"...",
+// "reason":"..."}} (field and reason only when there is one); the status
+// comes from net::status_for, shared with the pages.
 
 #include <cstdint>
 #include <optional>
@@ -11,10 +12,9 @@
 
 namespace depesche::api {
 
-int status_for(ErrorCode code);
 net::Response error_response(const Error& error);
 net::Response error_response(int status, std::string_view code, std::string_view message,
-                             std::string_view field = {});
+                             std::string_view field = {}, std::string_view reason = {});
 /// A positive decimal id ("42"); nullopt for anything else.
 std::optional<std::int64_t> parse_id(std::string_view text);
 

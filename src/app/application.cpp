@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "api/api_errors.hpp"
@@ -17,7 +18,6 @@
 #include "domain/account_service.hpp"
 #include "domain/article_service.hpp"
 #include "domain/editions.hpp"
-#include "domain/job_queue.hpp"
 #include "domain/mail_outbox.hpp"
 #include "domain/passwords.hpp"
 #include "domain/ticker_service.hpp"
@@ -47,6 +47,7 @@ namespace fs = std::filesystem;
 struct Application::Parts {
   Config config;
   std::unique_ptr<store::Store> store;
+  store::sqlite::SqliteStore* sqlite = nullptr;  // the same store, for its WAL checkpointer
   std::unique_ptr<domain::Editions> editions;
   std::unique_ptr<domain::ArticleService> articles;
   std::unique_ptr<domain::TokenService> tokens;
@@ -59,7 +60,6 @@ struct Application::Parts {
   std::unique_ptr<mail::Mailer> mailer;
   std::unique_ptr<domain::MailOutbox> outbox;
   std::unique_ptr<web::AccountMailWriter> account_mails;
-  std::unique_ptr<domain::JobQueue> jobs;  // after what its jobs use, so it stops first
   std::unique_ptr<domain::AccountService> accounts;
   std::unique_ptr<bus::Bus> bus;
   std::unique_ptr<api::TickerEventCodec> ticker_events;
@@ -67,8 +67,6 @@ struct Application::Parts {
 };
 
 Application::~Application() {
-  // Let queued account work finish while the outbox and store still exist.
-  if (p_ && p_->jobs) p_->jobs->drain();
   if (p_ && p_->outbox) p_->outbox->stop();
 }
 domain::ArticleService& Application::articles() { return *p_->articles; }
@@ -145,15 +143,25 @@ Result<std::unique_ptr<Application>> Application::open(Config config) {
       store::sqlite::SqliteStore::open((fs::path(c.data_dir) / "depesche.db").string(),
                                        static_cast<std::size_t>(c.server_blocking_threads));
   if (!store) return std::unexpected(store.error());
+  p.sqlite = store->get();
   p.store = std::move(*store);
   if (auto v = p.store->migrate(); !v) return std::unexpected(v.error());
+  if (auto r =
+          p.sqlite->start_checkpointer(std::chrono::milliseconds(c.store_checkpoint_interval_ms));
+      !r)
+    return std::unexpected(r.error());
   p.editions = std::make_unique<domain::Editions>(c.site_editions, c.site_default_edition);
   p.articles = std::make_unique<domain::ArticleService>(*p.store, *p.editions);
   p.tokens = std::make_unique<domain::TokenService>(*p.store);
 
   std::string res = app->resource_dir();
   auto i18n = web::I18n::load(res + "/locales", c.site_editions, c.site_time_zone);
-  if (!i18n) return std::unexpected(i18n.error());
+  if (!i18n) {
+    // The catalog cannot know which setting gave it the zone; this can.
+    Error e = i18n.error();
+    if (e.field == "time_zone") e.message = "site.time_zone: " + e.message;
+    return std::unexpected(e);
+  }
   // Every edition needs its name in every catalog, for the edition switcher.
   for (const auto& ed : c.site_editions)
     for (const auto& other : c.site_editions)
@@ -190,11 +198,8 @@ Result<std::unique_ptr<Application>> Application::open(Config config) {
   p.account_settings = account_settings(c);
   p.account_mails = std::make_unique<web::AccountMailWriter>(*p.i18n, *p.templates, *p.outbox,
                                                              p.site, p.account_settings);
-  p.jobs = std::make_unique<domain::JobQueue>();
-  p.accounts = std::make_unique<domain::AccountService>(
-      *p.store, *p.editions, *p.passwords, *p.account_mails,
-      [jobs = p.jobs.get()](std::function<void()> job) { jobs->post(std::move(job)); },
-      p.account_settings);
+  p.accounts = std::make_unique<domain::AccountService>(*p.store, *p.editions, *p.passwords,
+                                                        *p.account_mails, p.account_settings);
   p.bus = std::make_unique<bus::InProcessBus>();
   p.ticker_events = std::make_unique<api::TickerEventCodec>();
   p.tickers =
@@ -310,11 +315,29 @@ int Application::serve() {
              [](net::Request&) -> std::optional<net::Response> {
                return net::Response(200, "text/plain; charset=utf-8", "ok\n");
              });
+  // The store's answer is kept for a second: a probe is a commit, and
+  // /readyz is open to anyone who can reach the port.
+  struct Readiness {
+    std::mutex mutex;
+    Millis checked_at = 0;
+    bool ok = false;
+  } readiness;
   router.add({net::Method::get}, "/readyz", [&](net::Request&) {
     if (server && server->stopping())
       return net::Response(503, "text/plain; charset=utf-8", "shutting down\n");
-    if (auto ok = p.store->ping(); !ok)
-      return net::Response(503, "text/plain; charset=utf-8", "store unavailable\n");
+    bool ok;
+    {
+      std::lock_guard lock(readiness.mutex);
+      Millis now = now_millis();
+      if (now - readiness.checked_at >= 1000) {
+        auto r = p.store->ping();
+        if (!r) log::warn("not ready: the store fails", {{"error", r.error().message}});
+        readiness.ok = r.has_value();
+        readiness.checked_at = now;
+      }
+      ok = readiness.ok;
+    }
+    if (!ok) return net::Response(503, "text/plain; charset=utf-8", "store unavailable\n");
     return net::Response(200, "text/plain; charset=utf-8", "ready\n");
   });
   router.add(
@@ -331,6 +354,7 @@ int Application::serve() {
                     "\"} " + std::to_string(*n) + "\n";
         auto live = hub.stats();
         auto rs = relay.stats();
+        auto wal = p.sqlite->checkpoint_stats();
         auto d = [](auto v) { return static_cast<double>(v); };
         struct Sample {
           const char* name;
@@ -367,6 +391,15 @@ int Application::serve() {
                         "Commit-to-publish time of the last event.", d(rs.lag_ms) / 1000.0},
                  Sample{"depesche_relay_errors_total", "counter",
                         "Failed attempts to read or publish events.", d(rs.errors)},
+                 Sample{"depesche_wal_frames", "gauge",
+                        "SQLite WAL frames not yet emptied, after the last checkpoint.",
+                        d(wal.wal_frames)},
+                 Sample{"depesche_wal_checkpoints_total", "counter",
+                        "Background WAL checkpoints run.", d(wal.checkpoints)},
+                 Sample{"depesche_wal_truncations_total", "counter", "Times the WAL was emptied.",
+                        d(wal.truncations)},
+                 Sample{"depesche_wal_checkpoint_longest_seconds", "gauge",
+                        "The slowest background checkpoint so far.", d(wal.longest_ms) / 1000.0},
              })
           net::append_metric(text, m.name, m.type, m.help, m.value);
         return net::Response(200, "text/plain; version=0.0.4; charset=utf-8", std::move(text));
@@ -425,7 +458,6 @@ int Application::serve() {
   p.bus->off_event(bus_handler);
   hub.stop();
   pool.stop();
-  p.jobs->drain();
   p.outbox->stop();
   // Sessions cut off by the shutdown timeout are destroyed with the server;
   // they still count themselves out of the metrics, so the server goes first.

@@ -2,9 +2,11 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <optional>
 
 #include "app/application.hpp"
 #include "app/config.hpp"
+#include "app/data_dir_lock.hpp"
 #include "app/demo.hpp"
 #include "base/log.hpp"
 #include "domain/account_service.hpp"
@@ -86,6 +88,17 @@ int run_cli(int argc, char** argv, char** env) {
   if (!config) {
     std::cerr << "depesche: " << config.error().message << "\n";
     return 2;
+  }
+  // Before the store is opened: a second server must not even migrate.
+  std::optional<DataDirLock> lock;
+  for (auto* exclusive : {serve, migrate, demo}) {
+    if (!exclusive->parsed()) continue;
+    auto held = DataDirLock::acquire(config->data_dir, exclusive->get_name());
+    if (!held) {
+      std::cerr << "depesche " << exclusive->get_name() << ": " << held.error().message << "\n";
+      return 1;
+    }
+    lock.emplace(std::move(*held));
   }
   auto app = Application::open(std::move(*config));
   if (!app) {

@@ -52,6 +52,8 @@ const std::vector<Option>& options() {
        "directory for the SQLite database, media and mail outbox"},
       {"store", "url", &Config::store_url, 0, 0,
        "empty: SQLite in the data dir; postgres://... for PostgreSQL"},
+      {"store", "checkpoint_interval_ms", &Config::store_checkpoint_interval_ms, 10, 60'000,
+       "SQLite: how often the background thread checkpoints the WAL"},
       {"bus", "url", &Config::bus_url, 0, 0, "empty: in-process; redis://... for Redis"},
       {"mail", "smtp_url", &Config::mail_smtp_url, 0, 0,
        "empty: maildir outbox in the data dir; smtp://host:port"},
@@ -327,9 +329,37 @@ Result<Config> load_config(const std::string& path, char** env) {
   return c;
 }
 
+namespace {
+// A member's value as the config file would spell it.
+std::string text_of(const Config& c, const Option& o) {
+  return std::visit(
+      [&](auto member) -> std::string {
+        using T = std::remove_cvref_t<decltype(c.*member)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          return "\"" + c.*member + "\"";
+        } else if constexpr (std::is_same_v<T, bool>) {
+          return c.*member ? "true" : "false";
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          return std::to_string(c.*member);
+        } else {
+          std::string out;
+          for (const auto& item : c.*member) out += (out.empty() ? "" : ",") + item;
+          return "\"" + out + "\"";
+        }
+      },
+      o.member);
+}
+}  // namespace
+
 std::string describe_config() {
+  const Config defaults;
   std::string out;
-  for (const auto& o : options()) out += name_of(o) + "  [" + env_of(o) + "]  " + o.meaning + "\n";
+  for (const auto& o : options()) {
+    out += name_of(o) + " = " + text_of(defaults, o) + "  [" + env_of(o) + "]  " + o.meaning;
+    if (std::holds_alternative<std::int64_t Config::*>(o.member))
+      out += " (" + std::to_string(o.min) + ".." + std::to_string(o.max) + ")";
+    out += "\n";
+  }
   return out;
 }
 

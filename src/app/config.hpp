@@ -27,6 +27,7 @@ struct Config {
   std::string data_dir = "./data";
   // [store]
   std::string store_url;
+  std::int64_t store_checkpoint_interval_ms = 1000;
   // [bus]
   std::string bus_url;
   // [mail]

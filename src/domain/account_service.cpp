@@ -22,6 +22,8 @@ std::string trim(std::string_view s) {
   return std::string(s);
 }
 
+std::unexpected<Error> fail_with(const Error& e) { return std::unexpected(e); }
+
 Error wrong_credentials() {
   return Error{ErrorCode::unauthorized, "the e-mail address or the password is wrong"};
 }
@@ -41,13 +43,12 @@ const char* to_string(AccountMailKind kind) {
 }
 
 AccountService::AccountService(store::Store& store, const Editions& editions,
-                               const Passwords& passwords, AccountMails& mails, Defer defer,
+                               const Passwords& passwords, AccountMails& mails,
                                AccountSettings settings, Clock clock)
     : store_(store),
       editions_(editions),
       passwords_(passwords),
       mails_(mails),
-      defer_(std::move(defer)),
       settings_(settings),
       clock_(clock),
       login_by_email_(settings.login_per_minute, kMinute, 100'000, clock),
@@ -107,13 +108,13 @@ Result<std::string> AccountService::issue_token(std::int64_t account_id, TokenPu
   return secret;
 }
 
-void AccountService::mail(AccountMailKind kind, const Account& account, std::string link_path,
-                          std::string to, std::string new_email) {
+Result<void> AccountService::mail(AccountMailKind kind, const Account& account,
+                                  std::string link_path, std::string to, std::string new_email) {
   if (to.empty()) to = account.email;
   // A cap per address keeps Depesche from being used to flood a mailbox.
   if (mails_by_address_.hit(to) != 0) {
     log::warn("account mail dropped: too many for one address", {{"kind", to_string(kind)}});
-    return;
+    return {};
   }
   AccountMail m{kind,
                 std::move(to),
@@ -121,9 +122,12 @@ void AccountService::mail(AccountMailKind kind, const Account& account, std::str
                 account.display_name,
                 std::move(link_path),
                 std::move(new_email)};
-  if (auto r = mails_.send(m); !r)
+  if (auto r = mails_.send(m); !r) {
     log::error("account mail not queued",
                {{"kind", to_string(kind)}, {"error", r.error().message}});
+    return r;
+  }
+  return {};
 }
 
 Result<void> AccountService::register_account(const RegisterInput& in, const std::string& client) {
@@ -136,59 +140,62 @@ Result<void> AccountService::register_account(const RegisterInput& in, const std
   if (auto ok = passwords_.check(in.password, *email, *name); !ok) return ok;
   if (auto wait = register_by_client_.hit(client); wait != 0)
     return rate_limited("too many registrations from your address; try again later", wait);
-  RegisterInput job{*email, in.password, *name, in.edition};
-  defer_([this, job = std::move(job)]() mutable { create_or_notify(std::move(job)); });
-  return {};
+  // Every registration hashes its password, new address, unconfirmed or
+  // confirmed alike: the same work, so the answer's time tells nothing
+  // about the address. Before the unit of work: argon2 takes tens of
+  // milliseconds and must not hold the store's writer.
+  auto hash = passwords_.hash(in.password);
+  if (!hash) return std::unexpected(hash.error());
+  Registrant registrant{std::move(*hash), std::move(*name), in.edition};
+  // The reader is told the mail is on its way only once the account, its
+  // link and the mail are committed, together: a crash keeps all or none.
+  auto create = [&] { return create_or_notify(*email, registrant); };
+  auto done = store::in_transaction(store_, create);
+  // Another node registered the address between our read and our insert:
+  // the second attempt finds it and treats it as known.
+  if (!done && done.error().code == ErrorCode::conflict)
+    done = store::in_transaction(store_, create);
+  if (!done) log::error("registration failed", {{"error", done.error().message}});
+  return done;
 }
 
-void AccountService::create_or_notify(RegisterInput in) {
-  auto existing = store_.accounts().by_email(in.email);
-  if (!existing && existing.error().code != ErrorCode::not_found) {
-    log::error("registration failed", {{"error", existing.error().message}});
-    return;
-  }
+Result<void> AccountService::create_or_notify(const std::string& email,
+                                              const Registrant& registrant) {
+  auto existing = store_.accounts().by_email(email);
+  if (!existing && existing.error().code != ErrorCode::not_found)
+    return std::unexpected(existing.error());
   if (!existing) {
-    auto hash = passwords_.hash(in.password);
-    if (!hash) {
-      log::error("registration failed", {{"error", hash.error().message}});
-      return;
-    }
     Account a;
-    a.email = in.email;
-    a.display_name = in.display_name;
-    a.password_hash = std::move(*hash);
+    a.email = email;
+    a.display_name = registrant.display_name;
+    a.password_hash = registrant.password_hash;
     a.role = Role::reader;
-    a.edition = in.edition;
+    a.edition = registrant.edition;
     a.created_at = clock_();
     auto stored = store_.accounts().insert(a);
-    if (stored) {
-      auto token = issue_token(stored->id, TokenPurpose::confirm, settings_.confirm_ttl_ms, {},
-                               {stored->password_hash, stored->display_name, stored->edition});
-      if (token) mail(AccountMailKind::confirm, *stored, "/account/confirm?token=" + *token);
-      log::info("account registered", {{"account_id", stored->id}});
-      return;
-    }
-    if (stored.error().code != ErrorCode::conflict) {
-      log::error("registration failed", {{"error", stored.error().message}});
-      return;
-    }
-    existing = store_.accounts().by_email(in.email);  // registered meanwhile
-    if (!existing) return;
+    if (!stored) return std::unexpected(stored.error());
+    auto token =
+        issue_token(stored->id, TokenPurpose::confirm, settings_.confirm_ttl_ms, {}, registrant);
+    if (!token) return std::unexpected(token.error());
+    if (auto m = mail(AccountMailKind::confirm, *stored, "/account/confirm?token=" + *token); !m)
+      return m;
+    store_.after_commit([id = stored->id] {
+      log::info("account registered", {{"account_id", id}});
+    });
+    return {};
   }
-  if (!existing->confirmed()) {
-    // Someone registered this address before and never confirmed: this
-    // registration's link carries this registration's password.
-    auto hash = passwords_.hash(in.password);
-    if (!hash) return;
-    // Only the newest registration's link works: an older one would set
-    // the password someone else chose.
-    (void)store_.accounts().retire_tokens(existing->id, TokenPurpose::confirm, clock_());
-    auto token = issue_token(existing->id, TokenPurpose::confirm, settings_.confirm_ttl_ms, {},
-                             {std::move(*hash), in.display_name, in.edition});
-    if (token) mail(AccountMailKind::confirm, *existing, "/account/confirm?token=" + *token);
-  } else {
-    mail(AccountMailKind::already_registered, *existing, "/account/login");
-  }
+  if (existing->confirmed())
+    return mail(AccountMailKind::already_registered, *existing, "/account/login");
+  // Someone registered this address before and never confirmed: this
+  // registration's link carries this registration's password. Only the
+  // newest registration's link works: an older one would set the password
+  // someone else chose.
+  if (auto r = store_.accounts().retire_tokens(existing->id, TokenPurpose::confirm, clock_()); !r)
+    return r;
+  auto token =
+      issue_token(existing->id, TokenPurpose::confirm, settings_.confirm_ttl_ms, {}, registrant);
+  if (!token) return std::unexpected(token.error());
+  return mail(AccountMailKind::confirm, *existing, "/account/confirm?token=" + *token);
 }
 
 Result<AccountService::UsedToken> AccountService::use_token(std::string_view token,
@@ -208,6 +215,11 @@ Result<AccountService::UsedToken> AccountService::use_token(std::string_view tok
 }
 
 Result<Account> AccountService::confirm(std::string_view token) {
+  // The link is used up together with what it changes, or not at all.
+  return store::in_transaction(store_, [&] { return confirm_in_unit(token); });
+}
+
+Result<Account> AccountService::confirm_in_unit(std::string_view token) {
   auto used = use_token(token, TokenPurpose::confirm);
   if (!used) return std::unexpected(used.error());
   Account& a = used->account;
@@ -232,8 +244,7 @@ Result<Account> AccountService::confirm(std::string_view token) {
         return std::unexpected(r.error());
   }
   if (auto r = store_.accounts().set_confirmed(a.id, now); !r) return std::unexpected(r.error());
-  if (!a.confirmed_at) a.confirmed_at = now;
-  log::info("account confirmed", {{"account_id", a.id}});
+  store_.after_commit([id = a.id] { log::info("account confirmed", {{"account_id", id}}); });
   return store_.accounts().by_id(a.id);
 }
 
@@ -253,9 +264,10 @@ Result<void> AccountService::resend_confirmation(std::string_view email_in,
     return rate_limited("a confirmation mail was sent recently; try again later", wait);
   if (auto wait = register_by_client_.hit(client); wait != 0)
     return rate_limited("too many requests from your address; try again later", wait);
-  defer_([this, email = *email] {
-    auto a = store_.accounts().by_email(email);
-    if (!a || a->confirmed()) return;
+  return store_.transact([&]() -> Result<void> {
+    auto a = store_.accounts().by_email(*email);
+    if (!a) return a.error().code == ErrorCode::not_found ? Result<void>{} : fail_with(a.error());
+    if (a->confirmed()) return {};
     // The new link replaces the pending one and carries its password: a
     // link without one would confirm whichever password the first
     // registrant chose, and that may not be the owner of the mailbox.
@@ -263,12 +275,12 @@ Result<void> AccountService::resend_confirmation(std::string_view email_in,
     Registrant carried =
         pending ? Registrant{pending->password_hash, pending->display_name, pending->edition}
                 : Registrant{a->password_hash, a->display_name, a->edition};
-    (void)store_.accounts().retire_tokens(a->id, TokenPurpose::confirm, clock_());
-    auto token =
-        issue_token(a->id, TokenPurpose::confirm, settings_.confirm_ttl_ms, {}, std::move(carried));
-    if (token) mail(AccountMailKind::confirm, *a, "/account/confirm?token=" + *token);
+    if (auto r = store_.accounts().retire_tokens(a->id, TokenPurpose::confirm, clock_()); !r)
+      return r;
+    auto token = issue_token(a->id, TokenPurpose::confirm, settings_.confirm_ttl_ms, {}, carried);
+    if (!token) return std::unexpected(token.error());
+    return mail(AccountMailKind::confirm, *a, "/account/confirm?token=" + *token);
   });
-  return {};
 }
 
 Result<LoginResult> AccountService::open_session(const Account& account,
@@ -343,13 +355,13 @@ Result<void> AccountService::request_reset(std::string_view email_in, const std:
   // about whether it has an account.
   Millis wait = std::max(reset_by_email_.hit(*email), reset_by_client_.hit(client));
   if (wait != 0) return rate_limited("too many reset requests; try again later", wait);
-  defer_([this, email = *email] {
-    auto a = store_.accounts().by_email(email);
-    if (!a) return;
+  return store_.transact([&]() -> Result<void> {
+    auto a = store_.accounts().by_email(*email);
+    if (!a) return a.error().code == ErrorCode::not_found ? Result<void>{} : fail_with(a.error());
     auto token = issue_token(a->id, TokenPurpose::reset, settings_.reset_ttl_ms);
-    if (token) mail(AccountMailKind::reset, *a, "/account/reset?token=" + *token);
+    if (!token) return std::unexpected(token.error());
+    return mail(AccountMailKind::reset, *a, "/account/reset?token=" + *token);
   });
-  return {};
 }
 
 Result<Account> AccountService::reset_password(std::string_view token,
@@ -366,17 +378,22 @@ Result<Account> AccountService::reset_password(std::string_view token,
   if (!peeked->used_at && peeked->expires_at > clock_())
     if (auto ok = passwords_.check(new_password, owner->email, owner->display_name); !ok)
       return std::unexpected(ok.error());
-  auto used = use_token(token, TokenPurpose::reset);
-  if (!used) return std::unexpected(used.error());
-  Account* a = &used->account;
-  auto hash = passwords_.hash(new_password);
+  auto hash = passwords_.hash(new_password);  // before the unit: it is slow
   if (!hash) return std::unexpected(hash.error());
-  if (auto r = store_.accounts().set_password(a->id, *hash); !r) return std::unexpected(r.error());
-  // Following a mailed link proves the address, as a confirmation does.
-  if (!a->confirmed()) (void)store_.accounts().set_confirmed(a->id, clock_());
-  mail(AccountMailKind::password_changed, *a, "/account/reset-request");
-  log::info("password reset", {{"account_id", a->id}});
-  return store_.accounts().by_id(a->id);
+  return store::in_transaction(store_, [&]() -> Result<Account> {
+    auto used = use_token(token, TokenPurpose::reset);
+    if (!used) return std::unexpected(used.error());
+    const Account& a = used->account;
+    if (auto r = store_.accounts().set_password(a.id, *hash); !r) return std::unexpected(r.error());
+    // Following a mailed link proves the address, as a confirmation does.
+    if (!a.confirmed())
+      if (auto r = store_.accounts().set_confirmed(a.id, clock_()); !r)
+        return std::unexpected(r.error());
+    if (auto m = mail(AccountMailKind::password_changed, a, "/account/reset-request"); !m)
+      return std::unexpected(m.error());
+    store_.after_commit([id = a.id] { log::info("password reset", {{"account_id", id}}); });
+    return store_.accounts().by_id(a.id);
+  });
 }
 
 Result<LoginResult> AccountService::change_password(std::int64_t account_id,
@@ -388,15 +405,20 @@ Result<LoginResult> AccountService::change_password(std::int64_t account_id,
   if (auto wait = login_by_email_.hit("login:" + a->email); wait != 0)
     return rate_limited("too many attempts; try again later", wait);
   if (!passwords_.verify(a->password_hash, current))
-    return fail(ErrorCode::invalid, "the current password is wrong", "current_password");
+    return fail(ErrorCode::invalid, "the current password is wrong", "current_password",
+                reason::wrong_password);
   if (auto ok = passwords_.check(new_password, a->email, a->display_name); !ok)
     return std::unexpected(ok.error());
   auto hash = passwords_.hash(new_password);
   if (!hash) return std::unexpected(hash.error());
-  if (auto r = store_.accounts().set_password(a->id, *hash); !r) return std::unexpected(r.error());
-  mail(AccountMailKind::password_changed, *a, "/account/reset-request");
-  log::info("password changed", {{"account_id", a->id}});
-  return open_session(*a, user_agent);
+  return store::in_transaction(store_, [&]() -> Result<LoginResult> {
+    if (auto r = store_.accounts().set_password(a->id, *hash); !r)
+      return std::unexpected(r.error());
+    if (auto m = mail(AccountMailKind::password_changed, *a, "/account/reset-request"); !m)
+      return std::unexpected(m.error());
+    store_.after_commit([id = a->id] { log::info("password changed", {{"account_id", id}}); });
+    return open_session(*a, user_agent);
+  });
 }
 
 Result<void> AccountService::request_email_change(std::int64_t account_id,
@@ -407,40 +429,42 @@ Result<void> AccountService::request_email_change(std::int64_t account_id,
   auto new_email = checked_email(new_email_in, "email");
   if (!new_email) return std::unexpected(new_email.error());
   if (*new_email == a->email)
-    return fail(ErrorCode::invalid, "this is already your address", "email");
+    return fail(ErrorCode::invalid, "this is already your address", "email", reason::same_address);
   if (auto wait = login_by_email_.hit("login:" + a->email); wait != 0)
     return rate_limited("too many attempts; try again later", wait);
   if (!passwords_.verify(a->password_hash, password))
-    return fail(ErrorCode::invalid, "the password is wrong", "password");
-  defer_([this, account = *a, new_email = *new_email] {
-    auto taken = store_.accounts().by_email(new_email);
-    if (taken) {
-      // Tell the owner of that address, not the asker, that it has an account.
-      mail(AccountMailKind::already_registered, *taken, "/account/login");
-      return;
-    }
-    auto token = issue_token(account.id, TokenPurpose::email_change, settings_.email_change_ttl_ms,
-                             new_email);
-    if (!token) return;
-    mail(AccountMailKind::email_change, account, "/account/confirm-email?token=" + *token,
-         new_email);
-    mail(AccountMailKind::email_change_notice, account, "/account/settings", {}, new_email);
+    return fail(ErrorCode::invalid, "the password is wrong", "password", reason::wrong_password);
+  return store_.transact([&]() -> Result<void> {
+    auto taken = store_.accounts().by_email(*new_email);
+    if (taken)  // Tell the owner of that address, not the asker, that it has an account.
+      return mail(AccountMailKind::already_registered, *taken, "/account/login");
+    if (taken.error().code != ErrorCode::not_found) return std::unexpected(taken.error());
+    auto token =
+        issue_token(a->id, TokenPurpose::email_change, settings_.email_change_ttl_ms, *new_email);
+    if (!token) return std::unexpected(token.error());
+    if (auto m = mail(AccountMailKind::email_change, *a, "/account/confirm-email?token=" + *token,
+                      *new_email);
+        !m)
+      return m;
+    return mail(AccountMailKind::email_change_notice, *a, "/account/settings", {}, *new_email);
   });
-  return {};
 }
 
 Result<Account> AccountService::confirm_email_change(std::string_view token) {
-  auto used = use_token(token, TokenPurpose::email_change);
-  if (!used) return std::unexpected(used.error());
-  Account* a = &used->account;
-  if (auto r = store_.accounts().set_email(a->id, a->email); !r) {
-    if (r.error().code == ErrorCode::conflict)
-      return fail(ErrorCode::invalid, "this address has an account by now", "token");
-    return std::unexpected(r.error());
-  }
-  (void)store_.accounts().set_confirmed(a->id, clock_());
-  log::info("e-mail address changed", {{"account_id", a->id}});
-  return store_.accounts().by_id(a->id);
+  return store::in_transaction(store_, [&]() -> Result<Account> {
+    auto used = use_token(token, TokenPurpose::email_change);
+    if (!used) return std::unexpected(used.error());
+    const Account& a = used->account;
+    if (auto r = store_.accounts().set_email(a.id, a.email); !r) {
+      if (r.error().code == ErrorCode::conflict)
+        return fail(ErrorCode::invalid, "this address has an account by now", "token");
+      return std::unexpected(r.error());
+    }
+    if (auto r = store_.accounts().set_confirmed(a.id, clock_()); !r)
+      return std::unexpected(r.error());
+    store_.after_commit([id = a.id] { log::info("e-mail address changed", {{"account_id", id}}); });
+    return store_.accounts().by_id(a.id);
+  });
 }
 
 Result<Account> AccountService::update_profile(std::int64_t account_id,
@@ -460,7 +484,7 @@ Result<void> AccountService::delete_account(std::int64_t account_id, std::string
   if (auto wait = login_by_email_.hit("login:" + a->email); wait != 0)
     return rate_limited("too many attempts; try again later", wait);
   if (!passwords_.verify(a->password_hash, password))
-    return fail(ErrorCode::invalid, "the password is wrong", "password");
+    return fail(ErrorCode::invalid, "the password is wrong", "password", reason::wrong_password);
   if (auto r = store_.accounts().mark_deleted(account_id, clock_()); !r) return r;
   log::info("account deleted", {{"account_id", account_id}});
   return {};

@@ -4,9 +4,12 @@
 // e-mail address with re-confirmation, deletion and export, roles.
 //
 // Answers never reveal whether an address has an account: register, resend
-// and reset-request validate the input, check rate limits and return; the
-// part that depends on the address runs afterwards on a JobQueue. Login
-// verifies against a decoy hash for unknown addresses, so it costs the same.
+// and reset-request give the same answer for known and unknown addresses
+// and do the same expensive work for both (registration hashes the
+// password either way; login verifies against a decoy hash for unknown
+// addresses). What they change, and the mail they send, is committed in one
+// unit of work before they answer, so nothing a reader was told happened
+// is lost in a crash.
 
 #include <functional>
 #include <memory>
@@ -63,12 +66,10 @@ struct AccountExport {
 
 class AccountService {
  public:
-  using Defer = std::function<void(std::function<void()>)>;
   using Clock = std::function<Millis()>;
 
   AccountService(store::Store& store, const Editions& editions, const Passwords& passwords,
-                 AccountMails& mails, Defer defer, AccountSettings settings = {},
-                 Clock clock = now_millis);
+                 AccountMails& mails, AccountSettings settings = {}, Clock clock = now_millis);
 
   /// invalid for bad input, rate_limited (retry_after_ms set) when the client
   /// address has registered too often; otherwise success, whether or not
@@ -138,21 +139,24 @@ class AccountService {
   };
   Result<std::string> issue_token(std::int64_t account_id, TokenPurpose purpose, Millis ttl,
                                   std::string new_email = {}, Registrant registrant = {});
+  /// register_account's part inside its unit of work.
+  Result<void> create_or_notify(const std::string& email, const Registrant& registrant);
+  Result<Account> confirm_in_unit(std::string_view token);
   struct UsedToken {
     Account account;  // with the token's new e-mail applied for email_change
     AccountToken token;
   };
   Result<UsedToken> use_token(std::string_view token, TokenPurpose purpose);
   Result<LoginResult> open_session(const Account& account, std::string_view user_agent);
-  void mail(AccountMailKind kind, const Account& account, std::string link_path,
-            std::string to = {}, std::string new_email = {});
-  void create_or_notify(RegisterInput input);
+  /// Queues the mail in the caller's unit of work; success without a mail
+  /// when the address had too many lately (on purpose: no mailbox floods).
+  Result<void> mail(AccountMailKind kind, const Account& account, std::string link_path,
+                    std::string to = {}, std::string new_email = {});
 
   store::Store& store_;
   const Editions& editions_;
   const Passwords& passwords_;
   AccountMails& mails_;
-  Defer defer_;
   AccountSettings settings_;
   Clock clock_;
   RateLimiter login_by_email_, login_by_client_, register_by_client_, reset_by_email_,

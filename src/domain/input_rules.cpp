@@ -31,17 +31,21 @@ Result<std::string> checked_text(const std::string& value, std::size_t max_chars
   }
   v = trim(v);
   long len = text::utf8_length(v);
-  if (len < 0) return fail(ErrorCode::invalid, std::string(field) + " is not valid UTF-8", field);
+  if (len < 0)
+    return fail(ErrorCode::invalid, std::string(field) + " is not valid UTF-8", field,
+                reason::not_utf8);
   if (required && len == 0)
-    return fail(ErrorCode::invalid, std::string(field) + " must not be empty", field);
+    return fail(ErrorCode::invalid, std::string(field) + " must not be empty", field,
+                reason::empty);
   if (static_cast<std::size_t>(len) > max_chars)
     return fail(ErrorCode::invalid,
                 std::string(field) + " is longer than " + std::to_string(max_chars) + " characters",
-                field);
+                field, reason::too_long);
   // Control characters have no place in a headline or caption.
   for (unsigned char c : v)
     if (c < 0x20 && c != '\n' && c != '\t' && c != '\r')
-      return fail(ErrorCode::invalid, std::string(field) + " contains control characters", field);
+      return fail(ErrorCode::invalid, std::string(field) + " contains control characters", field,
+                  reason::control_characters);
   return v;
 }
 

@@ -14,6 +14,7 @@ MailOutbox::~MailOutbox() { stop(); }
 
 Result<QueuedMail> MailOutbox::enqueue(std::string kind, mail::Mail mail) {
   if (mail.from.empty()) mail.from = settings_.from;
+  if (mail.message_id.empty()) mail.message_id = mail::new_message_id(mail.from);
   QueuedMail q;
   q.kind = std::move(kind);
   q.mail = std::move(mail);
@@ -21,11 +22,15 @@ Result<QueuedMail> MailOutbox::enqueue(std::string kind, mail::Mail mail) {
   q.next_attempt_at = q.created_at;
   auto stored = store_.mail_queue().enqueue(q);
   if (!stored) return stored;
-  {
-    std::lock_guard lock(mutex_);
-    pending_wake_ = true;
-  }
-  wake_.notify_one();
+  // Inside a unit of work the worker could not see the mail yet; it is
+  // woken once the unit commits (and not at all if it rolls back).
+  store_.after_commit([this] {
+    {
+      std::lock_guard lock(mutex_);
+      pending_wake_ = true;
+    }
+    wake_.notify_one();
+  });
   return stored;
 }
 
@@ -36,6 +41,12 @@ Millis MailOutbox::backoff(int attempts) const {
 }
 
 int MailOutbox::deliver_due() {
+  {
+    // A retry that is due now is tried below; forget it first, so that the
+    // retry it may schedule is kept (not lost to the poll interval).
+    std::lock_guard lock(mutex_);
+    if (next_retry_ != 0 && next_retry_ <= clock_()) next_retry_ = 0;
+  }
   auto due = store_.mail_queue().due(clock_(), 50);
   if (!due) {
     log::error("mail outbox unreadable", {{"error", due.error().message}});

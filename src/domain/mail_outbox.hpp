@@ -36,7 +36,8 @@ class MailOutbox {
   MailOutbox(const MailOutbox&) = delete;
   MailOutbox& operator=(const MailOutbox&) = delete;
 
-  /// Stores the mail (From filled in when empty) and wakes the worker.
+  /// Stores the mail (From filled in when empty) and wakes the worker once
+  /// it is committed; joins the caller's unit of work, if any.
   Result<QueuedMail> enqueue(std::string kind, mail::Mail mail);
   /// Tries every due mail once; returns how many were attempted. The worker
   /// calls this; commands and tests may call it directly.

@@ -237,11 +237,11 @@ void Hub::adopt(int fd, const net::Request& req, std::string leftover) {
 void Hub::publish(const bus::Event& e) {
   Impl& I = *impl_;
   I.events.fetch_add(1, std::memory_order_relaxed);
-  Buffer frame = event_frame(e);
   std::lock_guard lock(I.topics_mutex);
   auto it = I.topics.find(e.topic);
-  if (it == I.topics.end()) return;  // nobody follows it on this node
+  if (it == I.topics.end()) return;  // nobody follows it on this node: no frame to build
   TopicState& t = it->second;
+  Buffer frame = event_frame(e);  // a few hundred bytes; cheaper than locking twice
   if (!t.history.loaded()) {
     // Its start is being read from the log; keep what comes meanwhile.
     if (t.history.size() == 0 || e.seq > t.history.seq()) {

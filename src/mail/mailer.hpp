@@ -9,6 +9,7 @@
 // smtps://, STARTTLS, authentication from the URL's user info).
 
 #include <string>
+#include <string_view>
 
 #include "base/error.hpp"
 
@@ -39,5 +40,11 @@ class Mailer {
 /// body with quoted-printable text and HTML parts (text only when html is
 /// empty). Lines end in CRLF.
 std::string format_message(const Mail& mail);
+
+/// A fresh Message-ID ("random@host", without the angle brackets) for a
+/// mail from `from` (a mailbox such as "Name <a@b>"). Stored with a queued
+/// mail, so that every attempt to deliver it carries the same ID and a
+/// receiver can drop a copy that a crash made us send twice.
+std::string new_message_id(std::string_view from);
 
 }  // namespace depesche::mail

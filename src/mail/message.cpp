@@ -55,6 +55,10 @@ void add_text_part(std::string& out, std::string_view subtype, std::string_view 
 }
 }  // namespace
 
+std::string new_message_id(std::string_view from) {
+  return random_hex(16) + "@" + id_host(split_mailbox(std::string(from)).address);
+}
+
 std::string format_message(const Mail& mail) {
   Mailbox from = split_mailbox(mail.from);
   std::string out;

@@ -198,6 +198,21 @@ std::string Server::bind() {
   auto& I = *impl_;
   asio::ip::address addr = asio::ip::make_address(I.opts.host);
   std::uint16_t port = I.opts.port;
+  if (port != 0) {
+    // SO_REUSEPORT would let a second server (or anything else of this
+    // user's) join the port silently and take half the requests. A probe
+    // bound without it fails while anyone holds the port; once ours are
+    // bound, another probe fails against them.
+    asio::io_context probe_ctx;
+    tcp::acceptor probe(probe_ctx);
+    boost::system::error_code ec;
+    probe.open(tcp::endpoint(addr, port).protocol(), ec);
+    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(tcp::endpoint(addr, port), ec);
+    if (ec)
+      throw std::runtime_error("cannot listen on " + I.opts.host + ":" + std::to_string(port) +
+                               ": " + ec.message() + " (is another server running?)");
+  }
   for (std::size_t i = 0; i < std::max<std::size_t>(1, I.opts.io_threads); ++i) {
     auto w = std::make_unique<Worker>();
     tcp::endpoint ep(addr, port);

@@ -191,9 +191,17 @@ class Store {
   /// its whole length (on PostgreSQL: one connection), so keep it short and
   /// do no network I/O inside.
   virtual Result<void> transact(const std::function<Result<void>()>& work) = 0;
+  /// Runs `fn` once this thread's unit of work has committed, on this
+  /// thread (at once when no unit is running); dropped when the unit, or the
+  /// nested part that queued it, rolls back. For signals that must not fire
+  /// before others can see the write, such as waking the mail worker. `fn`
+  /// must be quick and must not throw.
+  virtual void after_commit(std::function<void()> fn) = 0;
   /// Brings the schema to the newest version; idempotent.
   virtual Result<int> migrate() = 0;
-  /// Cheap liveness check of the database, for /readyz.
+  /// For /readyz: the database answers a query and commits a write (a
+  /// read-only file, a full disk or a lost connection fail it). Costs one
+  /// tiny commit; callers limit how often they ask.
   virtual Result<void> ping() = 0;
 };
 

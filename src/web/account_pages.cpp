@@ -4,6 +4,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "net/error_status.hpp"
 #include "web/form.hpp"
 #include "web/security_headers.hpp"
 
@@ -93,14 +94,12 @@ std::string AccountPages::error_text(const Error& e, const Catalog& cat) const {
   if (e.code == ErrorCode::rate_limited) return cat.text("error_rate_limited");
   if (e.code == ErrorCode::unauthorized) return cat.text("error_credentials");
   if (e.field == "email")
-    return cat.text(e.message.find("already your address") != std::string::npos
-                        ? "error_same_email"
-                        : "error_email_invalid");
+    return cat.text(e.reason == reason::same_address ? "error_same_email" : "error_email_invalid");
   if (e.field == "display_name") return cat.text("error_name_invalid");
   if (e.field == "current_password") return cat.text("error_current_password");
   if (e.field == "password")
-    return cat.text(e.message.find("wrong") != std::string::npos ? "error_current_password"
-                                                                 : "error_password_invalid");
+    return cat.text(e.reason == reason::wrong_password ? "error_current_password"
+                                                       : "error_password_invalid");
   if (e.field == "token") return cat.text("link_failed_message");
   return cat.text("error_generic");
 }
@@ -147,12 +146,12 @@ Response AccountPages::register_submit(Request& req) {
   auto r = accounts_.register_account(
       {email, form_field(f, "password"), form_field(f, "display_name"), ed}, req.remote_address);
   if (!r) {
+    if (net::is_server_fault(r.error().code)) return pages_.failure_page(req, r.error(), ed);
     json page = {{"email", email},
                  {"display_name", form_field(f, "display_name")},
                  {"errors", json::array({error_text(r.error(), cat)})}};
-    int status = r.error().code == ErrorCode::rate_limited ? 429 : 400;
-    Response res =
-        show(req, status, ed, cat.text("register_title"), "account_register", page, viewer);
+    Response res = show(req, net::status_for(r.error().code), ed, cat.text("register_title"),
+                        "account_register", page, viewer);
     return with_retry_after(res, r.error());
   }
   // The address as the reader typed it (trimmed), never empty here: the
@@ -175,6 +174,7 @@ Response AccountPages::confirm(Request& req) {
   auto a = accounts_.confirm(token);
   // A used link of a confirmed account (a mail scanner may have opened it
   // first) is told apart from a link that never worked.
+  if (!a && net::is_server_fault(a.error().code)) return pages_.failure_page(req, a.error(), ed);
   bool already = !a && accounts_.was_confirmed_by(token);
   if (!a && !already)
     return message(
@@ -209,13 +209,14 @@ Response AccountPages::resend_submit(Request& req) {
     return message(req, 403, ed, "error_csrf_title", cat.text("error_csrf_message"), viewer);
   std::string email = form_field(f, "email");
   if (auto r = accounts_.resend_confirmation(email, req.remote_address); !r) {
+    if (net::is_server_fault(r.error().code)) return pages_.failure_page(req, r.error(), ed);
     json page = {{"title", cat.text("resend_title")},
                  {"action", "/account/resend"},
                  {"submit", cat.text("resend_submit")},
                  {"email", email},
                  {"errors", json::array({error_text(r.error(), cat)})}};
-    Response res = show(req, r.error().code == ErrorCode::rate_limited ? 429 : 400, ed,
-                        cat.text("resend_title"), "account_email_form", page, viewer);
+    Response res = show(req, net::status_for(r.error().code), ed, cat.text("resend_title"),
+                        "account_email_form", page, viewer);
     return with_retry_after(res, r.error());
   }
   std::string shown = domain::AccountService::normalise_email(email);
@@ -247,11 +248,13 @@ Response AccountPages::login_submit(Request& req) {
   auto result = accounts_.login(form_field(f, "email"), form_field(f, "password"),
                                 req.remote_address, req.header("user-agent"));
   if (!result) {
+    if (net::is_server_fault(result.error().code))
+      return pages_.failure_page(req, result.error(), ed);
     json page = {{"email", form_field(f, "email")},
                  {"next", next},
                  {"errors", json::array({error_text(result.error(), cat)})}};
-    Response r = show(req, result.error().code == ErrorCode::rate_limited ? 429 : 401, ed,
-                      cat.text("login_title"), "account_login", page, viewer);
+    Response r = show(req, net::status_for(result.error().code), ed, cat.text("login_title"),
+                      "account_login", page, viewer);
     return with_retry_after(r, result.error());
   }
   // A new session id at every login, so a planted cookie never becomes one.
@@ -296,14 +299,15 @@ Response AccountPages::reset_request_submit(Request& req) {
     return message(req, 403, ed, "error_csrf_title", cat.text("error_csrf_message"), viewer);
   std::string email = form_field(f, "email");
   if (auto r = accounts_.request_reset(email, req.remote_address); !r) {
+    if (net::is_server_fault(r.error().code)) return pages_.failure_page(req, r.error(), ed);
     json page = {{"title", cat.text("reset_request_title")},
                  {"intro", cat.text("reset_request_intro")},
                  {"action", "/account/reset-request"},
                  {"submit", cat.text("reset_request_submit")},
                  {"email", email},
                  {"errors", json::array({error_text(r.error(), cat)})}};
-    Response res = show(req, r.error().code == ErrorCode::rate_limited ? 429 : 400, ed,
-                        cat.text("reset_request_title"), "account_email_form", page, viewer);
+    Response res = show(req, net::status_for(r.error().code), ed, cat.text("reset_request_title"),
+                        "account_email_form", page, viewer);
     return with_retry_after(res, r.error());
   }
   std::string shown = domain::AccountService::normalise_email(email);
@@ -332,6 +336,7 @@ Response AccountPages::reset_submit(Request& req) {
   std::string token = form_field(f, "token");
   auto a = accounts_.reset_password(token, form_field(f, "password"));
   if (!a) {
+    if (net::is_server_fault(a.error().code)) return pages_.failure_page(req, a.error(), ed);
     if (a.error().field == "token" || a.error().field.empty())
       return message(req, 400, ed, "link_failed_title", cat.text("link_failed_message"), viewer,
                      json::array({{{"href", "/account/reset-request?ed=" + ed},
@@ -352,6 +357,7 @@ Response AccountPages::confirm_email(Request& req) {
   std::string ed = edition_for(req, {}, viewer);
   const Catalog& cat = i18n_.catalog(ed);
   auto a = accounts_.confirm_email_change(req.query_param("token").value_or(""));
+  if (!a && net::is_server_fault(a.error().code)) return pages_.failure_page(req, a.error(), ed);
   if (!a)
     return message(req, 400, ed, "link_failed_title", cat.text("link_failed_message"), viewer);
   return message(req, 200, ed, "email_confirmed_title",
@@ -384,10 +390,11 @@ Response AccountPages::settings_submit(Request& req) {
   const auto& a = viewer.auth->account;
   std::string action(req.param("action"));
   auto failed = [&](const Error& e) {
+    if (net::is_server_fault(e.code)) return pages_.failure_page(req, e, ed);
     json page = settings_model(a, cat, editions_);
     page["errors"] = json::array({error_text(e, cat)});
-    Response res = show(req, e.code == ErrorCode::rate_limited ? 429 : 400, ed,
-                        cat.text("settings_title"), "account_settings", page, viewer);
+    Response res = show(req, net::status_for(e.code), ed, cat.text("settings_title"),
+                        "account_settings", page, viewer);
     return with_retry_after(res, e);
   };
   if (action == "profile") {

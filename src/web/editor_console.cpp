@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/error_status.hpp"
 #include "web/form.hpp"
 
 namespace depesche::web {
@@ -53,7 +54,7 @@ std::string summary(const domain::TickerEntry& e) {
 
 // Why an entry was refused, in the edition's language. The service's
 // messages are English and written for API clients; the console goes by the
-// field and the rule broken (for a text field, as the service words it).
+// field and the reason (the rule broken).
 std::string error_text(const Error& e, const Catalog& cat) {
   struct TextField {
     std::string_view field;  // as the service names it
@@ -66,9 +67,8 @@ std::string error_text(const Error& e, const Catalog& cat) {
                                               {"image.credit", "credit", kCreditChars}};
   for (const auto& t : kTextFields) {
     if (e.field != t.field) continue;
-    if (e.message.find("must not be empty") != std::string::npos)
-      return cat.format("console_error_empty", {{"field", t.name}});
-    if (e.message.find("longer than") != std::string::npos)
+    if (e.reason == reason::empty) return cat.format("console_error_empty", {{"field", t.name}});
+    if (e.reason == reason::too_long)
       return cat.format("console_error_too_long",
                         {{"field", t.name}, {"max", static_cast<std::int64_t>(t.max_chars)}});
     return cat.format("console_error_characters", {{"field", t.name}});
@@ -112,7 +112,7 @@ Response EditorConsole::render(const Request& req, int status, const std::string
   auto page_entries =
       tickers_.entries({ticker, domain::EntryOrder::newest, std::nullopt, kConsoleEntries});
   auto blogs = tickers_.live_blogs(ed);
-  if (!page_entries || !blogs) throw std::runtime_error("store read failed in the console");
+  if (auto e = first_error(page_entries, blogs)) return pages_.failure_page(req, *e, ed);
   std::vector<domain::TickerEntry> shown = std::move(page_entries->items);
   // An entry edited from an older page load may have dropped out of the
   // latest ones meanwhile; its refused edit is still shown, at the end.
@@ -227,8 +227,17 @@ Response EditorConsole::change_blog_state(Request& req) {
     return render(req, 400, ticker, viewer, "", cat.text("console_error_operation"));
   }
   auto b = tickers_.set_live_blog_ended(ticker, op == "end");
-  if (!b) throw std::runtime_error("store write failed in the console: " + b.error().message);
+  if (!b) return pages_.failure_page(req, b.error(), tickers_.edition_of(ticker));
   return see_other("/admin/tickers/" + ticker + "?done=" + (op == "end" ? "ended" : "reopened"));
+}
+
+Response EditorConsole::refused(const Request& req, const std::string& ticker, const Viewer& viewer,
+                                const Error& error, const Catalog& cat, const Draft* draft) {
+  if (net::is_server_fault(error.code))
+    return pages_.failure_page(req, error, tickers_.edition_of(ticker));
+  if (error.code == ErrorCode::not_found) return pages_.error_page(req, 404);
+  return render(req, net::status_for(error.code), ticker, viewer, "", error_text(error, cat),
+                draft);
 }
 
 Response EditorConsole::too_large(const Request& req, const std::string& ticker,
@@ -268,7 +277,7 @@ Response EditorConsole::post_entry(Request& req) {
     in.image = std::optional<domain::Image>(
         domain::Image{url, form_field(f, "image_caption"), form_field(f, "image_credit"), 0, 0});
   auto e = tickers_.post_entry(ticker, in);
-  if (!e) return render(req, 400, ticker, viewer, "", error_text(e.error(), cat), &draft);
+  if (!e) return refused(req, ticker, viewer, e.error(), cat, &draft);
   return see_other("/admin/tickers/" + ticker + "?done=posted");
 }
 
@@ -288,9 +297,7 @@ Response EditorConsole::change_entry(Request& req) {
   std::string op = form_field(f, "op");
   if (op == "delete") {
     if (auto r = tickers_.delete_entry(ticker, id); !r)
-      return r.error().code == ErrorCode::not_found
-                 ? pages_.error_page(req, 404)
-                 : render(req, 400, ticker, viewer, "", error_text(r.error(), cat));
+      return refused(req, ticker, viewer, r.error(), cat, nullptr);
     return see_other("/admin/tickers/" + ticker + "?done=deleted");
   }
   domain::TickerEntryInput in;
@@ -307,10 +314,8 @@ Response EditorConsole::change_entry(Request& req) {
   }
   auto e = tickers_.edit_entry(ticker, id, in);
   if (!e) {
-    if (e.error().code == ErrorCode::not_found) return pages_.error_page(req, 404);
     Draft draft{id, std::move(f)};
-    return render(req, 400, ticker, viewer, "", error_text(e.error(), cat),
-                  op == "update" ? &draft : nullptr);
+    return refused(req, ticker, viewer, e.error(), cat, op == "update" ? &draft : nullptr);
   }
   return see_other("/admin/tickers/" + ticker + "?done=saved#entry-" + std::to_string(id));
 }

@@ -46,6 +46,10 @@ class EditorConsole {
                        const Draft* draft = nullptr);
   /// 413 for a form over the console's limit, which the page explains.
   net::Response too_large(const net::Request& req, const std::string& ticker, const Viewer& viewer);
+  /// The console again with the service's refusal in words, at the code's
+  /// status; a server-side failure is the error page instead.
+  net::Response refused(const net::Request& req, const std::string& ticker, const Viewer& viewer,
+                        const Error& error, const Catalog& cat, const Draft* draft);
 
   Pages& pages_;
   domain::TickerService& tickers_;

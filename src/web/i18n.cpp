@@ -52,7 +52,7 @@ Result<std::unique_ptr<Catalog>> Catalog::load(const std::string& dir, const std
   tz->getID(id);
   if (*tz == icu::TimeZone::getUnknown()) {
     delete tz;
-    return fail(ErrorCode::invalid, "unknown time zone '" + time_zone + "'");
+    return fail(ErrorCode::invalid, "unknown time zone '" + time_zone + "'", "time_zone");
   }
   c->date_format_->adoptTimeZone(tz);
   (void)status;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "base/log.hpp"
+#include "net/error_status.hpp"
 #include "text/html.hpp"
 #include "web/security_headers.hpp"
 
@@ -140,7 +141,7 @@ Response Pages::home(Request& req) {
   auto sections = d_.articles.sections(ed);
   auto top = d_.articles.list({.edition = ed, .top = true, .limit = kHomeTopStories});
   auto latest = d_.articles.list({.edition = ed, .limit = kHomeLatest + kHomeTopStories});
-  if (!sections || !top || !latest) throw std::runtime_error("store read failed on home page");
+  if (auto e = first_error(sections, top, latest)) return failure_page(req, *e);
   nlohmann::json page;
   page["top"] = nlohmann::json::array();
   std::vector<std::int64_t> shown;
@@ -158,8 +159,10 @@ Response Pages::home(Request& req) {
   page["has_top"] = !page["top"].empty();
   page["has_latest"] = !page["latest"].empty();
   page["empty"] = page["top"].empty() && page["latest"].empty();
-  page["ticker"] = ticker_model(ed, cat, ed, cat.text("ticker_heading"), domain::EntryOrder::newest,
-                                std::nullopt, kTickerPreview, "/" + ed + "/ticker", false);
+  auto ticker = ticker_model(ed, cat, ed, cat.text("ticker_heading"), domain::EntryOrder::newest,
+                             std::nullopt, kTickerPreview, "/" + ed + "/ticker", false);
+  if (!ticker) return failure_page(req, ticker.error());
+  page["ticker"] = std::move(*ticker);
   auto layout = layout_model(d_.site, cat, d_.editions, "", *sections, "", {});
   layout["description"] = cat.text("home_description");
   layout["live_script"] = true;
@@ -177,7 +180,9 @@ Response Pages::section(Request& req) {
   std::string ed(req.param("ed"));
   if (!d_.editions.contains(ed)) return error_page(req, 404);
   auto sec = d_.articles.section(ed, req.param("section"));
-  if (!sec) return error_page(req, sec.error().code == ErrorCode::not_found ? 404 : 500);
+  if (!sec)
+    return sec.error().code == ErrorCode::not_found ? error_page(req, 404)
+                                                    : failure_page(req, sec.error());
   const Catalog& cat = d_.i18n.catalog(ed);
   domain::ArticleQuery q{.edition = ed, .section_id = sec->id, .limit = kSectionPageSize};
   if (auto c = req.query_param("cursor")) {
@@ -186,7 +191,7 @@ Response Pages::section(Request& req) {
   }
   auto page_items = d_.articles.list(q);
   auto sections = d_.articles.sections(ed);
-  if (!page_items || !sections) throw std::runtime_error("store read failed on section page");
+  if (auto e = first_error(page_items, sections)) return failure_page(req, *e);
   nlohmann::json page;
   page["name"] = sec->name;
   page["items"] = nlohmann::json::array();
@@ -218,13 +223,14 @@ Response Pages::article(Request& req) {
   std::uint64_t generation = d_.articles.content_generation();
   std::string ed(req.param("ed"));
   auto a = d_.articles.published(ed, req.param("slug"));
-  if (!a) return error_page(req, a.error().code == ErrorCode::not_found ? 404 : 500);
+  if (!a)
+    return a.error().code == ErrorCode::not_found ? error_page(req, 404)
+                                                  : failure_page(req, a.error());
   const Catalog& cat = d_.i18n.catalog(ed);
   auto sections = d_.articles.sections(ed);
   auto related = d_.articles.related(*a, kRelatedCount);
   auto translations = d_.articles.translations(*a);
-  if (!sections || !related || !translations)
-    throw std::runtime_error("store read failed on article page");
+  if (auto e = first_error(sections, related, translations)) return failure_page(req, *e);
 
   Viewer viewer = viewer_of(req);
   nlohmann::json page;
@@ -264,8 +270,10 @@ Response Pages::article(Request& req) {
   page["related"] = nlohmann::json::array();
   for (const auto& r : *related) page["related"].push_back(teaser_model(r, cat));
   page["has_related"] = !related->empty();
-  page["ticker"] = ticker_model(ed, cat, ed, cat.text("ticker_heading"), domain::EntryOrder::newest,
-                                std::nullopt, kTickerPreview, "/" + ed + "/ticker", false);
+  auto ticker = ticker_model(ed, cat, ed, cat.text("ticker_heading"), domain::EntryOrder::newest,
+                             std::nullopt, kTickerPreview, "/" + ed + "/ticker", false);
+  if (!ticker) return failure_page(req, ticker.error());
+  page["ticker"] = std::move(*ticker);
 
   std::map<std::string, std::string> links;
   for (const auto& [edition, t] : *translations) links[edition] = article_path(t);
@@ -350,17 +358,17 @@ nlohmann::json ticker_entry_model(const domain::TickerEntry& e, const Catalog& c
 }
 }  // namespace
 
-nlohmann::json Pages::ticker_model(const std::string& ed, const Catalog& cat,
-                                   const std::string& ticker, const std::string& heading,
-                                   domain::EntryOrder order,
-                                   std::optional<domain::EntryCursor> cursor, int limit,
-                                   const std::string& page_href, bool on_own_page) {
+Result<nlohmann::json> Pages::ticker_model(const std::string& ed, const Catalog& cat,
+                                           const std::string& ticker, const std::string& heading,
+                                           domain::EntryOrder order,
+                                           std::optional<domain::EntryCursor> cursor, int limit,
+                                           const std::string& page_href, bool on_own_page) {
   // The seq first, then the entries: anything published in between is in
   // both, and the script drops what it already shows; the other way round
   // an entry could fall between them.
   std::uint64_t seq = d_.live_seq("ticker:" + ticker);
   auto entries = d_.tickers.entries({ticker, order, cursor, limit});
-  if (!entries) throw std::runtime_error("store read failed for the ticker");
+  if (!entries) return std::unexpected(entries.error());
   bool newest = order == domain::EntryOrder::newest;
   nlohmann::json m;
   m["id"] = ticker;
@@ -380,7 +388,7 @@ nlohmann::json Pages::ticker_model(const std::string& ed, const Catalog& cat,
   m["pinned_entries"] = nlohmann::json::array();
   if (!cursor) {
     auto pinned = d_.tickers.pinned(ticker);
-    if (!pinned) throw std::runtime_error("store read failed for the pinned entries");
+    if (!pinned) return std::unexpected(pinned.error());
     for (const auto& e : *pinned)
       m["pinned_entries"].push_back(ticker_entry_model(e, cat, "pinned-"));
   }
@@ -455,14 +463,16 @@ Response Pages::ticker_page(Request& req) {
   const Catalog& cat = d_.i18n.catalog(ed);
   auto sections = d_.articles.sections(ed);
   auto blogs = d_.tickers.live_blogs(ed);
-  if (!sections || !blogs) throw std::runtime_error("store read failed on the ticker page");
+  if (auto e = first_error(sections, blogs)) return failure_page(req, *e);
   std::string href = "/" + ed + "/ticker";
   nlohmann::json page;
   page["heading"] = cat.text("ticker_heading");
   page["teaser"] = cat.text("ticker_page_description");
   page["ended"] = false;
-  page["ticker"] = ticker_model(ed, cat, ed, cat.text("ticker_heading"), query->first,
-                                query->second, kTickerPageSize, href, true);
+  auto ticker = ticker_model(ed, cat, ed, cat.text("ticker_heading"), query->first, query->second,
+                             kTickerPageSize, href, true);
+  if (!ticker) return failure_page(req, ticker.error());
+  page["ticker"] = std::move(*ticker);
   page["live_blogs"] = nlohmann::json::array();
   for (const auto& b : *blogs)
     if (!b.ended_at)
@@ -488,20 +498,22 @@ Response Pages::live_blog_page(Request& req) {
   std::string ed(req.param("ed"));
   if (!d_.editions.contains(ed)) return error_page(req, 404);
   auto blog = d_.tickers.live_blog(req.param("slug"));
-  if (!blog || blog->edition != ed)
-    return error_page(req, !blog && blog.error().code != ErrorCode::not_found ? 500 : 404);
+  if (!blog && blog.error().code != ErrorCode::not_found) return failure_page(req, blog.error());
+  if (!blog || blog->edition != ed) return error_page(req, 404);
   auto query = ticker_query(req);
   if (!query) return error_page(req, 400);
   const Catalog& cat = d_.i18n.catalog(ed);
   auto sections = d_.articles.sections(ed);
-  if (!sections) throw std::runtime_error("store read failed on a live blog page");
+  if (!sections) return failure_page(req, sections.error());
   std::string href = "/" + ed + "/live/" + blog->slug;
   nlohmann::json page;
   page["heading"] = blog->title;
   page["teaser"] = blog->teaser;
   page["ended"] = blog->ended_at.has_value();
-  page["ticker"] = ticker_model(ed, cat, blog->slug, cat.text("live_blog_label"), query->first,
-                                query->second, kTickerPageSize, href, true);
+  auto ticker = ticker_model(ed, cat, blog->slug, cat.text("live_blog_label"), query->first,
+                             query->second, kTickerPageSize, href, true);
+  if (!ticker) return failure_page(req, ticker.error());
+  page["ticker"] = std::move(*ticker);
   page["has_live_blogs"] = false;
   auto layout = layout_model(d_.site, cat, d_.editions, blog->title, *sections, "", {});
   layout["description"] = blog->teaser.empty() ? blog->title : blog->teaser;
@@ -532,8 +544,20 @@ Response Pages::private_page(const Request& req, int status, const std::string& 
   return r;
 }
 
-Response Pages::error_page(const Request& req, int status) {
-  std::string ed;
+Response Pages::failure_page(const Request& req, const Error& error, std::string_view edition) {
+  log::error("page failed", {{"request_id", req.request_id},
+                             {"path", req.path},
+                             {"code", to_string(error.code)},
+                             {"error", error.message}});
+  int status = net::status_for(error.code);
+  Response r = error_page(req, status >= 500 ? status : 500, true, edition);
+  if (r.status == 503) r.header("Retry-After", "1");
+  return r;
+}
+
+Response Pages::error_page(const Request& req, int status, bool with_reference,
+                           std::string_view edition) {
+  std::string ed = d_.editions.contains(edition) ? std::string(edition) : std::string();
   std::string_view path = req.path;
   if (path.size() > 1) {
     auto seg = path.substr(1, path.find('/', 1) == std::string_view::npos ? std::string_view::npos
@@ -546,11 +570,16 @@ Response Pages::error_page(const Request& req, int status) {
                     : status == 400 ? "error_400"
                     : status == 403 ? "error_403"
                     : status == 429 ? "error_429"
+                    : status == 503 ? "error_503"
                                     : "error_500";
   nlohmann::json page;
   page["title"] = cat.text(key + "_title");
   page["message"] = cat.text(key + "_message");
   page["home_href"] = "/" + ed + "/";
+  page["reference"] = with_reference && !req.request_id.empty()
+                          ? nlohmann::json(cat.format("error_reference",
+                                                      {{"id", std::string_view(req.request_id)}}))
+                          : nlohmann::json(false);
   std::vector<domain::Section> sections;
   if (auto s = d_.articles.sections(ed)) sections = std::move(*s);
   auto layout =

@@ -42,6 +42,14 @@ struct PagesDeps {
   std::string time_zone;
 };
 
+/// The error of the first failed result among several reads, if any.
+template <class... Results>
+std::optional<Error> first_error(const Results&... results) {
+  std::optional<Error> out;
+  ((out || results ? void() : void(out = results.error())), ...);
+  return out;
+}
+
 class Pages {
  public:
   explicit Pages(PagesDeps deps) : d_(std::move(deps)) {}
@@ -51,7 +59,16 @@ class Pages {
 
   /// A localised error page (404 and friends) for any request; the edition
   /// comes from the path's first segment, else from Accept-Language.
-  net::Response error_page(const net::Request& req, int status);
+  net::Response error_page(const net::Request& req, int status) {
+    return error_page(req, status, false, {});
+  }
+  /// The answer to a store (or other server-side) failure while building a
+  /// page: logged with the path, answered with the localised error page of
+  /// the code's status (500, or 503 when the store is busy or down). Never
+  /// the reader's fault, so never a 4xx, and never an exception.
+  /// `edition`: the reader's, when the handler knows it better than the path.
+  net::Response failure_page(const net::Request& req, const Error& error,
+                             std::string_view edition = {});
 
   /// A private (never cached, noindex) page in the site's frame, for account
   /// and admin pages: `template_name` renders `page` inside the layout.
@@ -73,10 +90,14 @@ class Pages {
   net::Response live_blog_page(net::Request& req);
   /// The newsticker block: `ticker`'s entries in `order` from `cursor`;
   /// `page_href` is where its links point (the block's own page).
-  nlohmann::json ticker_model(const std::string& edition, const Catalog& cat,
-                              const std::string& ticker, const std::string& heading,
-                              domain::EntryOrder order, std::optional<domain::EntryCursor> cursor,
-                              int limit, const std::string& page_href, bool on_own_page);
+  /// `with_reference`: the request id on the page, to quote to support.
+  net::Response error_page(const net::Request& req, int status, bool with_reference,
+                           std::string_view edition);
+  Result<nlohmann::json> ticker_model(const std::string& edition, const Catalog& cat,
+                                      const std::string& ticker, const std::string& heading,
+                                      domain::EntryOrder order,
+                                      std::optional<domain::EntryCursor> cursor, int limit,
+                                      const std::string& page_href, bool on_own_page);
   std::optional<net::Response> cached(net::Request& req);
   net::Response render_page(const net::Request& req, int status, const std::string& template_name,
                             nlohmann::json layout, const nlohmann::json& page,

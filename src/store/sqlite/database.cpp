@@ -17,6 +17,11 @@ Error to_error(sqlite3* db, int rc) {
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
     return Error{ErrorCode::unavailable, "the database is busy; try again"};
   log::error("sqlite error", {{"code", rc}, {"detail", detail}});
+  // The disk, not the request: a read-only file, a full disk, an I/O error.
+  // Clients may retry later; /readyz says not ready meanwhile.
+  if (primary == SQLITE_READONLY || primary == SQLITE_FULL || primary == SQLITE_IOERR ||
+      primary == SQLITE_CANTOPEN)
+    return Error{ErrorCode::unavailable, "the database cannot take writes right now"};
   return Error{ErrorCode::internal, "storage error"};
 }
 
@@ -110,6 +115,7 @@ struct UnitOfWork {
   const ConnectionPool* pool = nullptr;
   Database* db = nullptr;
   bool appended = false;
+  std::vector<std::function<void()>> after_commit;
 };
 thread_local UnitOfWork current_unit;
 }  // namespace
@@ -123,6 +129,10 @@ void ConnectionPool::set_unit_connection(Database* writer) {
 }
 
 bool& ConnectionPool::unit_appended() { return current_unit.appended; }
+
+std::vector<std::function<void()>>& ConnectionPool::unit_after_commit() {
+  return current_unit.after_commit;
+}
 
 ConnectionPool::Lease ConnectionPool::reader() {
   if (Database* unit = unit_connection()) return Lease(nullptr, unit, true);

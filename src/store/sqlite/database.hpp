@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -191,6 +192,16 @@ class ConnectionPool {
   /// Set by the event log when a unit of work appended events; taken (and
   /// cleared) after the commit, to wake the relay once.
   bool& unit_appended();
+  /// Asks the background checkpointer, if one runs, to checkpoint soon.
+  void request_checkpoint() {
+    if (checkpoint_request_) checkpoint_request_();
+  }
+  /// Set once, before the pool is shared between threads.
+  void set_checkpoint_request(std::function<void()> request) {
+    checkpoint_request_ = std::move(request);
+  }
+  /// What Store::after_commit() queued in this thread's unit of work.
+  std::vector<std::function<void()>>& unit_after_commit();
 
  private:
   void release(Database* db, bool writer);
@@ -200,6 +211,7 @@ class ConnectionPool {
   std::mutex mutex_;
   std::mutex writer_mutex_;
   std::condition_variable reader_free_;
+  std::function<void()> checkpoint_request_;
 };
 
 }  // namespace depesche::store::sqlite

@@ -89,10 +89,11 @@ Result<void> SqliteMailQueueRepository::mark_sent(std::int64_t id, Millis at) {
   if (!st) return std::unexpected(st.error());
   st->bind(1, at).bind(2, id);
   if (auto r = st->run(); !r) return r;
-  // secure_delete has zeroed the old bodies in the database pages; the WAL
-  // still holds copies until a checkpoint, so move them out now. A busy
-  // reader can keep part of it for a moment; the next checkpoint finishes.
-  (void)db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  // secure_delete zeroes the old bodies in the database pages; the WAL
+  // holds copies until it is checkpointed and emptied. The background
+  // checkpointer does that soon, never this writer: here it would make
+  // every other write wait for the slowest reader.
+  pool_.request_checkpoint();
   return {};
 }
 

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "store/sqlite/wal_checkpointer.hpp"
 #include "store/store.hpp"
 
 namespace depesche::store::sqlite {
@@ -25,8 +26,15 @@ class SqliteStore final : public Store {
   MailQueueRepository& mail_queue() override;
   EventLog& events() override;
   Result<void> transact(const std::function<Result<void>()>& work) override;
+  void after_commit(std::function<void()> fn) override;
   Result<int> migrate() override;
   Result<void> ping() override;
+
+  /// Starts the background WAL checkpointer (see wal_checkpointer.hpp) and
+  /// turns SQLite's in-commit auto-checkpoint off; for servers. Without it
+  /// SQLite checkpoints inside commits, which is fine for short commands.
+  Result<void> start_checkpointer(std::chrono::milliseconds interval);
+  CheckpointStats checkpoint_stats() const;
 
  private:
   SqliteStore() = default;
@@ -37,6 +45,8 @@ class SqliteStore final : public Store {
   std::unique_ptr<TickerRepository> tickers_;
   std::unique_ptr<MailQueueRepository> mail_queue_;
   std::unique_ptr<SqliteEventLog> events_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // last member: stops first
+  std::string path_;
 };
 
 }  // namespace depesche::store::sqlite

@@ -275,6 +275,36 @@ TEST_F(MailOutboxTest, TheWorkerDeliversAnEnqueuedMailWithoutBeingAsked) {
   outbox.stop();  // twice is harmless
 }
 
+TEST_F(MailOutboxTest, EveryRetryComesAtItsOwnTimeNotAtTheNextPoll) {
+  // A real clock here: the worker sleeps for real. Retries after 50, 100,
+  // 200 ms; the poll is a minute away, so a retry left to the poll fails.
+  MailOutbox quick{*store, mailer,
+                   OutboxSettings{.max_attempts = 5, .first_retry_ms = 50, .poll_ms = 60'000}};
+  mailer.script = {server_down(), server_down(), server_down()};
+  quick.start();
+  ASSERT_TRUE(quick.enqueue("confirm", make_mail()));
+  EXPECT_TRUE(mailer.wait_for_attempts(4, std::chrono::seconds(20)))
+      << "only " << mailer.attempts() << " attempts: a retry waited for the poll";
+  quick.stop();
+  EXPECT_EQ(only_mail().state, MailState::sent);
+}
+
+TEST_F(MailOutboxTest, EveryAttemptOfAMailCarriesTheSameMessageId) {
+  mailer.script = {server_down()};
+  ASSERT_TRUE(outbox.enqueue("confirm", make_mail()));
+  EXPECT_EQ(outbox.deliver_due(), 1);
+  now += settings.first_retry_ms;
+  EXPECT_EQ(outbox.deliver_due(), 1);
+  ASSERT_EQ(mailer.attempts(), 2u);
+  std::string id = mailer.attempt(0).message_id;
+  EXPECT_TRUE(id.ends_with("@news.example")) << id;
+  EXPECT_EQ(mailer.attempt(1).message_id, id)
+      << "a receiver can drop the copy a crash made us send twice";
+  ASSERT_TRUE(outbox.enqueue("confirm", make_mail()));
+  EXPECT_EQ(outbox.deliver_due(), 1);
+  EXPECT_NE(mailer.attempt(2).message_id, id) << "another mail, another ID";
+}
+
 TEST_F(MailOutboxTest, StoppingANeverStartedOutboxIsHarmless) {
   outbox.stop();
   EXPECT_EQ(outbox.deliver_due(), 0);
