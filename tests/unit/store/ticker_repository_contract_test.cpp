@@ -421,6 +421,20 @@ TEST_P(TickerRepositoryContract, TickersAreSeparate) {
   EXPECT_EQ(ids(tickers.pinned("hafenstreik").value()), (std::vector<std::int64_t>{blog.id}));
 }
 
+TEST_P(TickerRepositoryContract, APageHoldsAtMostTheLargestPage) {
+  for (int i = 0; i < domain::max_entry_page + 5; ++i) add("de", kStart + i);
+  auto page = tickers.entries({"de", EntryOrder::newest, std::nullopt, 1000});
+  ASSERT_TRUE(page);
+  EXPECT_EQ(static_cast<int>(page->items.size()), domain::max_entry_page);
+  EXPECT_TRUE(page->next);
+  for (int limit : {0, -1}) {
+    auto small = tickers.entries({"de", EntryOrder::newest, std::nullopt, limit});
+    ASSERT_TRUE(small) << "limit " << limit;
+    EXPECT_EQ(small->items.size(), 1u) << "a limit below one means one";
+    ASSERT_TRUE(small->next);
+  }
+}
+
 // --- pinned -------------------------------------------------------------------
 
 TEST_P(TickerRepositoryContract, PinnedEntriesNewestFirst) {
