@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "store/sqlite/sqlite_repositories.hpp"
 
 namespace depesche::store::sqlite {
@@ -184,12 +186,15 @@ Result<domain::EntryPage> SqliteTickerRepository::entries(const domain::EntryQue
   } else {
     st->bind_null(2).bind_null(3);
   }
-  st->bind(4, q.limit + 1);
+  // In bounds as for article lists: a limit below one used to cut the page
+  // to nothing and then read its last item for the cursor.
+  int limit = std::clamp(q.limit, 1, domain::max_entry_page);
+  st->bind(4, limit + 1);  // one more tells whether a next page exists
   auto items = read_all<TickerEntry>(*st, read_entry);
   if (!items) return std::unexpected(items.error());
   domain::EntryPage page;
-  if (static_cast<int>(items->size()) > q.limit) {
-    items->resize(static_cast<std::size_t>(q.limit));
+  if (static_cast<int>(items->size()) > limit) {
+    items->resize(static_cast<std::size_t>(limit));
     page.next = domain::EntryCursor{items->back().created_at, items->back().id};
   }
   page.items = std::move(*items);

@@ -1,154 +1,151 @@
-// The store contract, run against SQLite (and later PostgreSQL, same tests).
+// SQLite only: what is particular to the embedded store's file, schema
+// migrations and connection layer. Everything a Store promises is in the
+// *_contract_test.cpp suites, which every implementation runs.
+#include "store/sqlite/sqlite_store.hpp"
+
 #include <gtest/gtest.h>
 
+#include "store/sqlite/database.hpp"
+#include "store/sqlite/migrations.hpp"
 #include "store_fixture.hpp"
 
 using namespace depesche;
-using domain::Article;
-using domain::ArticleStatus;
+namespace sqlite = store::sqlite;
 
 namespace {
-Article make_article(std::int64_t section, std::string slug, Millis published) {
-  Article a;
-  a.edition = "en";
-  a.slug = std::move(slug);
-  a.section_id = section;
-  a.headline = "Headline " + a.slug;
-  a.teaser = "Teaser";
-  a.body = "Body";
-  a.body_html = "<p>Body</p>";
-  a.status = ArticleStatus::published;
-  a.published_at = published;
-  a.created_at = a.updated_at = published;
-  a.tags = {"harbour", "strike"};
-  return a;
-}
-}  // namespace
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
   TempDir dir;
-  std::unique_ptr<store::Store> store = open_test_store(dir);
-  std::int64_t section_id() {
-    auto s = store->articles().create_section({0, "en", "economy", "Economy", 1});
-    return s ? s->id : store->articles().section_by_slug("en", "economy")->id;
+  std::string path = (dir.path / "test.db").string();
+
+  std::unique_ptr<sqlite::Database> open_database() {
+    auto db = sqlite::Database::open(path, false);
+    EXPECT_TRUE(db) << db.error().message;
+    return db ? std::move(*db) : nullptr;
   }
 };
 
 TEST_F(SqliteStoreTest, MigrationIsIdempotent) {
+  auto store = open_test_store(dir);
+  EXPECT_EQ(store->migrate().value(), sqlite::latest_schema_version());
   EXPECT_EQ(store->migrate().value(), store->migrate().value());
   EXPECT_TRUE(store->ping().has_value());
 }
 
-TEST_F(SqliteStoreTest, DuplicateSlugsAreConflicts) {
-  auto sec = section_id();
-  ASSERT_TRUE(store->articles().insert(make_article(sec, "a", 1000)));
-  auto again = store->articles().insert(make_article(sec, "a", 2000));
-  ASSERT_FALSE(again);
-  EXPECT_EQ(again.error().code, ErrorCode::conflict);
-  EXPECT_EQ(store->articles().count().value(), 1);
-  auto dup_section = store->articles().create_section({0, "en", "economy", "Again", 2});
-  EXPECT_EQ(dup_section.error().code, ErrorCode::conflict);
-}
-
-TEST_F(SqliteStoreTest, ReadsBackEveryField) {
-  auto sec = section_id();
-  Article a = make_article(sec, "full", 5000);
-  a.image = domain::Image{"/media/x.svg", "Caption", "Agency / Photographer", 1600, 900};
-  a.author = "Anna Berg";
-  a.top = true;
-  auto stored = store->articles().insert(a);
-  ASSERT_TRUE(stored);
-  auto read = store->articles().by_slug("en", "full");
-  ASSERT_TRUE(read);
-  EXPECT_EQ(read->id, stored->id);
-  EXPECT_EQ(read->section_slug, "economy");
-  EXPECT_EQ(read->section_name, "Economy");
-  ASSERT_TRUE(read->image);
-  EXPECT_EQ(read->image->credit, "Agency / Photographer");
-  EXPECT_EQ(read->image->width, 1600);
-  EXPECT_EQ(read->tags, (std::vector<std::string>{"harbour", "strike"}));
-  EXPECT_TRUE(read->top);
-  EXPECT_EQ(read->published_at, 5000);
-  EXPECT_EQ(store->articles().by_slug("en", "missing").error().code, ErrorCode::not_found);
-}
-
-TEST_F(SqliteStoreTest, ListsNewestFirstWithStableCursors) {
-  auto sec = section_id();
-  for (int i = 0; i < 7; ++i)
-    ASSERT_TRUE(
-        store->articles().insert(make_article(sec, "a" + std::to_string(i), 1000 * (i % 3))));
-  std::vector<std::int64_t> seen;
-  domain::ArticleQuery q{.edition = "en", .limit = 3};
-  for (int pages = 0; pages < 10; ++pages) {
-    auto page = store->articles().list(q);
-    ASSERT_TRUE(page);
-    for (const auto& a : page->items) {
-      if (!seen.empty()) {
-        auto prev = store->articles().by_id(seen.back()).value();
-        EXPECT_TRUE(prev.published_at > a.published_at ||
-                    (prev.published_at == a.published_at && prev.id > a.id));
-      }
-      seen.push_back(a.id);
-      EXPECT_TRUE(a.body.empty()) << "lists carry no body";
-    }
-    if (!page->next) break;
-    q.after = page->next;
+TEST_F(SqliteStoreTest, MigratingAnExistingFileKeepsItsData) {
+  {
+    auto store = open_test_store(dir);
+    ASSERT_TRUE(store->tokens().insert({0, "wire", domain::Role::editor, "h", 1, std::nullopt}));
   }
-  EXPECT_EQ(seen.size(), 7u);
+  auto reopened = sqlite::SqliteStore::open(path, 2);
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ((*reopened)->migrate().value(), sqlite::latest_schema_version());
+  EXPECT_EQ((*reopened)->tokens().active_by_hash("h")->name, "wire");
+  auto db = open_database();
+  ASSERT_TRUE(db);
+  auto st = db->prepare("SELECT COUNT(*), MAX(version) FROM schema_migrations");
+  ASSERT_TRUE(st);
+  ASSERT_TRUE(st->step().value());
+  EXPECT_EQ(st->int64(0), sqlite::latest_schema_version()) << "each migration applied once";
+  EXPECT_EQ(st->int64(1), sqlite::latest_schema_version());
 }
 
-TEST_F(SqliteStoreTest, DraftsAreListedOnlyWhenAsked) {
-  auto sec = section_id();
-  Article d = make_article(sec, "draft", 1000);
-  d.status = ArticleStatus::draft;
-  d.published_at.reset();
-  ASSERT_TRUE(store->articles().insert(d));
-  EXPECT_TRUE(store->articles().list({.edition = "en"})->items.empty());
-  EXPECT_EQ(store->articles().list({.edition = "en", .include_drafts = true})->items.size(), 1u);
+TEST_F(SqliteStoreTest, AFileFromANewerBuildIsRefused) {
+  (void)open_test_store(dir);
+  {
+    auto db = open_database();
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)"));
+  }
+  auto store = sqlite::SqliteStore::open(path, 1);
+  ASSERT_TRUE(store);
+  auto r = (*store)->migrate();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("newer"), std::string::npos) << r.error().message;
 }
 
-TEST_F(SqliteStoreTest, UpdateChecksVersionAndKeepsRevisions) {
-  auto sec = section_id();
-  auto a = store->articles().insert(make_article(sec, "v", 1000)).value();
-  Article changed = a;
-  changed.headline = "New headline";
-  auto v2 = store->articles().update(changed, 1);
-  ASSERT_TRUE(v2);
-  EXPECT_EQ(v2->version, 2);
-  auto stale = store->articles().update(changed, 1);
-  ASSERT_FALSE(stale);
-  EXPECT_EQ(stale.error().code, ErrorCode::conflict);
-  auto revs = store->articles().revisions(a.id).value();
-  ASSERT_EQ(revs.size(), 1u);
-  EXPECT_EQ(revs[0].headline, "Headline v");
-  EXPECT_EQ(store->articles().by_id(a.id)->headline, "New headline");
+TEST_F(SqliteStoreTest, TheFileIsInWalModeWithForeignKeys) {
+  (void)open_test_store(dir);
+  auto db = open_database();
+  ASSERT_TRUE(db);
+  auto mode = db->prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(mode);
+  ASSERT_TRUE(mode->step().value());
+  EXPECT_EQ(mode->text(0), "wal");
+  auto fk = db->prepare("PRAGMA foreign_keys");
+  ASSERT_TRUE(fk);
+  ASSERT_TRUE(fk->step().value());
+  EXPECT_EQ(fk->int64(0), 1);
 }
 
-TEST_F(SqliteStoreTest, RelatedByTagsPrefersMoreSharedTags) {
-  auto sec = section_id();
-  auto base = store->articles().insert(make_article(sec, "base", 1000)).value();
-  Article one = make_article(sec, "one-tag", 3000);
-  one.tags = {"harbour"};
-  Article two = make_article(sec, "two-tags", 2000);
-  Article none = make_article(sec, "no-tags", 4000);
-  none.tags = {"sport"};
-  auto o = store->articles().insert(one).value();
-  auto t = store->articles().insert(two).value();
-  ASSERT_TRUE(store->articles().insert(none));
-  auto rel = store->articles().related_by_tags(base, 5).value();
-  ASSERT_EQ(rel.size(), 2u);
-  EXPECT_EQ(rel[0].id, t.id);
-  EXPECT_EQ(rel[1].id, o.id);
+TEST_F(SqliteStoreTest, ACachedStatementInUseIsNotResetUnderItsReader) {
+  auto db = open_database();
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->exec("CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (1), (2), (3);"));
+  const char* sql = "SELECT v FROM t ORDER BY v";
+  {
+    auto outer = db->prepare(sql);
+    ASSERT_TRUE(outer);
+    ASSERT_TRUE(outer->step().value());
+    EXPECT_EQ(outer->int64(0), 1);
+    {
+      // The same text again while the first is mid-iteration: a second,
+      // independent statement.
+      auto inner = db->prepare(sql);
+      ASSERT_TRUE(inner);
+      std::vector<std::int64_t> all;
+      while (inner->step().value()) all.push_back(inner->int64(0));
+      EXPECT_EQ(all, (std::vector<std::int64_t>{1, 2, 3}));
+    }
+    ASSERT_TRUE(outer->step().value());
+    EXPECT_EQ(outer->int64(0), 2) << "the outer reader kept its place";
+  }
+  std::string copy = sql;  // another address, the same text: the cached one
+  auto again = db->prepare(copy.c_str());
+  ASSERT_TRUE(again);
+  ASSERT_TRUE(again->step().value());
+  EXPECT_EQ(again->int64(0), 1) << "reset when its last user let go";
 }
 
-TEST_F(SqliteStoreTest, TokensAreFoundByHashAndRevoked) {
-  domain::ApiToken t{0, "wire", domain::Role::editor, std::string(64, 'a'), 1, std::nullopt};
-  ASSERT_TRUE(store->tokens().insert(t));
-  EXPECT_EQ(store->tokens().insert(t).error().code, ErrorCode::conflict);
-  EXPECT_EQ(store->tokens().active_by_hash(std::string(64, 'a'))->name, "wire");
-  ASSERT_TRUE(store->tokens().revoke("wire", 2));
-  EXPECT_EQ(store->tokens().active_by_hash(std::string(64, 'a')).error().code,
-            ErrorCode::not_found);
-  EXPECT_EQ(store->tokens().revoke("wire", 3).error().code, ErrorCode::not_found);
+TEST_F(SqliteStoreTest, ConstraintViolationsMapToErrorCodes) {
+  auto db = open_database();
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(
+      db->exec("CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT UNIQUE);"
+               "CREATE TABLE c (p INTEGER NOT NULL REFERENCES p(id));"
+               "INSERT INTO p VALUES (1, 'a');"));
+  auto dup = db->exec("INSERT INTO p VALUES (2, 'a')");
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, ErrorCode::conflict);
+  auto fk = db->exec("INSERT INTO c VALUES (42)");
+  ASSERT_FALSE(fk);
+  EXPECT_EQ(fk.error().code, ErrorCode::invalid);
+  auto syntax = db->exec("SELEKT 1");
+  ASSERT_FALSE(syntax);
+  EXPECT_EQ(syntax.error().code, ErrorCode::internal);
+  EXPECT_EQ(syntax.error().message.find("SELEKT"), std::string::npos) << "no internals leak";
 }
+
+TEST_F(SqliteStoreTest, ANestedTransactionIsASavepoint) {
+  auto db = open_database();
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->exec("CREATE TABLE t (v INTEGER)"));
+  {
+    sqlite::Transaction outer(*db);
+    ASSERT_TRUE(outer.begin());
+    ASSERT_TRUE(db->exec("INSERT INTO t VALUES (1)"));
+    {
+      sqlite::Transaction inner(*db);
+      ASSERT_TRUE(inner.begin());
+      ASSERT_TRUE(db->exec("INSERT INTO t VALUES (2)"));
+    }  // rolled back: not committed
+    ASSERT_TRUE(outer.commit());
+  }
+  auto st = db->prepare("SELECT group_concat(v) FROM t");
+  ASSERT_TRUE(st);
+  ASSERT_TRUE(st->step().value());
+  EXPECT_EQ(st->text(0), "1");
+}
+
+}  // namespace

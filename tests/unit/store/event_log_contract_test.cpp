@@ -1,4 +1,4 @@
-// The store contract for the event log and units of work, run against
+// The EventLog contract and its units of work, run against
 // every Store implementation (store_kinds()): seq per topic from 1,
 // consecutive, never reused, surviving a reopen; events commit and roll
 // back with the change they describe; relay positions; retention; epochs.
