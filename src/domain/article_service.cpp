@@ -18,32 +18,6 @@ const std::set<std::string, std::less<>> kReservedSectionSlugs = {
 
 }  // namespace
 
-std::string encode_cursor(const ArticleCursor& c) {
-  return std::to_string(c.published_at) + "." + std::to_string(c.id);
-}
-
-std::optional<ArticleCursor> decode_cursor(std::string_view s) {
-  // Times before 1970 are negative; archives reach back that far.
-  auto parse = [](std::string_view digits, std::int64_t& out) {
-    bool negative = digits.starts_with('-');
-    if (negative) digits.remove_prefix(1);
-    if (digits.empty() || digits.size() > 18) return false;
-    out = 0;
-    for (char c : digits) {
-      if (c < '0' || c > '9') return false;
-      out = out * 10 + (c - '0');
-    }
-    if (negative) out = -out;
-    return true;
-  };
-  auto dot = s.find('.');
-  if (dot == std::string_view::npos) return std::nullopt;
-  ArticleCursor c;
-  if (!parse(s.substr(0, dot), c.published_at) || !parse(s.substr(dot + 1), c.id) || c.id < 0)
-    return std::nullopt;
-  return c;
-}
-
 ArticleService::ArticleService(store::Store& store, const Editions& editions, ArticleLimits limits)
     : store_(store), editions_(editions), limits_(limits) {}
 
@@ -89,7 +63,7 @@ Result<Article> ArticleService::by_id(std::int64_t id, bool include_drafts) {
   return a;
 }
 
-Result<ArticlePage> ArticleService::list(const ArticleQuery& query) {
+Result<Page<Article>> ArticleService::list(const ArticleQuery& query) {
   if (!editions_.contains(query.edition))
     return fail(ErrorCode::invalid, "unknown edition", "edition");
   if (query.limit < 1 || query.limit > 100)

@@ -59,7 +59,7 @@ class ArticleService {
   Result<Article> published(std::string_view edition, std::string_view slug);
   /// Any article by id when `include_drafts`, else only published ones.
   Result<Article> by_id(std::int64_t id, bool include_drafts);
-  Result<ArticlePage> list(const ArticleQuery& query);
+  Result<Page<Article>> list(const ArticleQuery& query);
 
   /// Chosen related articles (published only), topped up by shared tags.
   Result<std::vector<Article>> related(const Article& article, int limit);

@@ -7,16 +7,6 @@
 
 namespace depesche::domain {
 
-std::string encode_entry_cursor(const EntryCursor& c) {
-  return encode_cursor(ArticleCursor{c.created_at, c.id});
-}
-
-std::optional<EntryCursor> decode_entry_cursor(std::string_view text) {
-  auto c = decode_cursor(text);
-  if (!c) return std::nullopt;
-  return EntryCursor{c->published_at, c->id};
-}
-
 TickerService::TickerService(store::Store& store, const Editions& editions,
                              ArticleService& articles, TickerEvents& events, TickerLimits limits)
     : store_(store), editions_(editions), articles_(articles), events_(events), limits_(limits) {}
@@ -196,7 +186,7 @@ Result<void> TickerService::delete_entry(std::string_view ticker, std::int64_t i
   });
 }
 
-Result<EntryPage> TickerService::entries(const EntryQuery& query) {
+Result<Page<TickerEntry>> TickerService::entries(const EntryQuery& query) {
   if (!exists(query.ticker)) return fail(ErrorCode::not_found, "no such ticker");
   if (query.limit < 1 || query.limit > max_entry_page)
     return fail(ErrorCode::invalid, "limit must be between 1 and 100", "limit");

@@ -75,7 +75,7 @@ class Pages {
   /// `page_href` is where its links point (the block's own page).
   nlohmann::json ticker_model(const std::string& edition, const Catalog& cat,
                               const std::string& ticker, const std::string& heading,
-                              domain::EntryOrder order, std::optional<domain::EntryCursor> cursor,
+                              domain::PageOrder order, std::optional<domain::Cursor> cursor,
                               int limit, const std::string& page_href, bool on_own_page);
   std::optional<net::Response> cached(net::Request& req);
   net::Response render_page(const net::Request& req, int status, const std::string& template_name,
