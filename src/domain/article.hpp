@@ -8,17 +8,10 @@
 #include <vector>
 
 #include "base/time.hpp"
+#include "domain/image.hpp"
 #include "domain/paging.hpp"
 
 namespace depesche::domain {
-
-struct Image {
-  std::string url;      // "/media/harbour.svg" or an https:// URL
-  std::string caption;  // what the photo shows, in the article's language
-  std::string credit;   // "Agency / Photographer", shown as "© credit"
-  int width = 0;
-  int height = 0;
-};
 
 enum class ArticleStatus { draft, published };
 

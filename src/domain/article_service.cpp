@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "domain/image.hpp"
 #include "domain/input_rules.hpp"
 #include "text/html.hpp"
 #include "text/markdown.hpp"
@@ -165,20 +166,9 @@ Result<void> ArticleService::validate_and_apply(const ArticleInput& in, Article&
     if (!*in.image) {
       a.image.reset();
     } else {
-      Image img = **in.image;
-      if (!is_valid_image_url(img.url))
-        return fail(ErrorCode::invalid, "image.url must be a /media/ path or an https URL",
-                    "image.url");
-      auto cap = checked_text(img.caption, limits_.caption, "image.caption", false);
-      if (!cap) return std::unexpected(cap.error());
-      auto cred = checked_text(img.credit, limits_.credit, "image.credit", false);
-      if (!cred) return std::unexpected(cred.error());
-      if (img.width < 1 || img.width > 20000 || img.height < 1 || img.height > 20000)
-        return fail(ErrorCode::invalid, "image.width and image.height must be between 1 and 20000",
-                    "image");
-      img.caption = *cap;
-      img.credit = *cred;
-      a.image = img;
+      auto img = checked_image(**in.image, ImageSize::required);
+      if (!img) return std::unexpected(img.error());
+      a.image = std::move(*img);
     }
   }
   if (in.tags) {

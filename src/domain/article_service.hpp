@@ -38,8 +38,6 @@ struct ArticleLimits {
   std::size_t headline = 200;
   std::size_t teaser = 600;
   std::size_t body = 200'000;
-  std::size_t caption = 400;
-  std::size_t credit = 200;
   std::size_t author = 120;
   std::size_t tags = 20;
   std::size_t tag = 40;

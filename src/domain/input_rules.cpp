@@ -1,7 +1,5 @@
 #include "domain/input_rules.hpp"
 
-#include <algorithm>
-
 #include "text/html.hpp"
 
 namespace depesche::domain {
@@ -43,16 +41,6 @@ Result<std::string> checked_text(const std::string& value, std::size_t max_chars
     if (c < 0x20 && c != '\n' && c != '\t' && c != '\r')
       return fail(ErrorCode::invalid, std::string(field) + " contains control characters", field);
   return v;
-}
-
-bool is_valid_image_url(std::string_view url) {
-  if (url.size() > 2000) return false;
-  if (url.starts_with("/media/")) return url.find("..") == std::string_view::npos;
-  if (!url.starts_with("https://") || url.size() < 9) return false;
-  return std::none_of(url.begin(), url.end(), [](char c) {
-    return c == '"' || c == '\'' || c == '<' || c == '>' || c == ' ' ||
-           static_cast<unsigned char>(c) < 0x20;
-  });
 }
 
 }  // namespace depesche::domain

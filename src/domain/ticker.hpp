@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "base/time.hpp"
-#include "domain/article.hpp"
+#include "domain/image.hpp"
 #include "domain/paging.hpp"
 
 namespace depesche::domain {

@@ -1,6 +1,7 @@
 #include "domain/ticker_service.hpp"
 
 #include "base/log.hpp"
+#include "domain/image.hpp"
 #include "domain/input_rules.hpp"
 #include "text/markdown.hpp"
 #include "text/slug.hpp"
@@ -95,16 +96,9 @@ Result<void> TickerService::apply(TickerEntry& e, const TickerEntryInput& in) {
   }
   if (in.image) {
     if (*in.image) {
-      const Image& img = **in.image;
-      if (!is_valid_image_url(img.url))
-        return fail(ErrorCode::invalid, "image.url must be /media/... or https://...", "image");
-      auto caption = checked_text(img.caption, 400, "image.caption", false);
-      if (!caption) return std::unexpected(caption.error());
-      auto credit = checked_text(img.credit, 200, "image.credit", false);
-      if (!credit) return std::unexpected(credit.error());
-      if (img.width < 0 || img.height < 0 || img.width > 20000 || img.height > 20000)
-        return fail(ErrorCode::invalid, "image width and height must be 0 to 20000", "image");
-      e.image = Image{img.url, *caption, *credit, img.width, img.height};
+      auto img = checked_image(**in.image, ImageSize::optional);
+      if (!img) return std::unexpected(as_entry_image_error(img.error()));
+      e.image = std::move(*img);
     } else {
       e.image.reset();
     }

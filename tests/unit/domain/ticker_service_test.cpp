@@ -239,6 +239,8 @@ TEST_F(TickerServiceTest, RejectsBadImages) {
       {{"/media/a.jpg", "", "", 10, -1}, "image"},
       {{"/media/a.jpg", "", "", 20'001, 10}, "image"},
       {{"/media/a.jpg", "", "", 10, 20'001}, "image"},
+      {{"/media/a.jpg", "", "", 10, 0}, "image"},
+      {{"/media/a.jpg", "", "", 0, 10}, "image"},
       {{"/media/a.jpg", std::string(401, 'c'), "", 10, 10}, "image.caption"},
       {{"/media/a.jpg", "tab\x01", "", 10, 10}, "image.caption"},
       {{"/media/a.jpg", "", std::string(201, 'c'), 10, 10}, "image.credit"},
@@ -255,7 +257,7 @@ TEST_F(TickerServiceTest, RejectsBadImages) {
 
 TEST_F(TickerServiceTest, StoresAndRemovesImages) {
   auto in = body("With a photo");
-  in.image = Image{"https://cdn.example.org/p.jpg", "  The quay ", "Agency", 20'000, 0};
+  in.image = Image{"https://cdn.example.org/p.jpg", "  The quay ", "Agency", 20'000, 1};
   auto e = service.post_entry("de", in);
   ASSERT_TRUE(e) << e.error().message;
   ASSERT_TRUE(e->image);
@@ -266,7 +268,7 @@ TEST_F(TickerServiceTest, StoresAndRemovesImages) {
   EXPECT_EQ(stored.image->caption, "The quay");
   EXPECT_EQ(stored.image->credit, "Agency");
   EXPECT_EQ(stored.image->width, 20'000);
-  EXPECT_EQ(stored.image->height, 0);
+  EXPECT_EQ(stored.image->height, 1);
 
   TickerEntryInput change;
   change.image = Image{"/media/harbour.svg", "", "", 800, 600};
@@ -281,6 +283,18 @@ TEST_F(TickerServiceTest, StoresAndRemovesImages) {
   EXPECT_FALSE(removed->image);
   EXPECT_FALSE(store->tickers().entry(e->id).value().image);
   EXPECT_EQ(store->tickers().entry(e->id).value().body, "With a photo");
+}
+
+TEST_F(TickerServiceTest, StoresAnImageOfUnknownSize) {
+  // The editor console sends no size; 0 × 0 says "not known".
+  auto in = body("With a photo");
+  in.image = Image{"/media/harbour.jpg", "", "", 0, 0};
+  auto e = service.post_entry("de", in);
+  ASSERT_TRUE(e) << e.error().message;
+  auto stored = store->tickers().entry(e->id).value();
+  ASSERT_TRUE(stored.image);
+  EXPECT_EQ(stored.image->width, 0);
+  EXPECT_EQ(stored.image->height, 0);
 }
 
 // --- article links ---------------------------------------------------------------
