@@ -1,5 +1,7 @@
 #include "api/json_codec.hpp"
 
+#include "api/image_codec.hpp"
+
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -20,12 +22,7 @@ json article_json(const domain::Article& a, const std::map<std::string, std::int
     j["body"] = a.body;
     j["body_html"] = a.body_html;
   }
-  if (a.image)
-    j["image"] = {{"url", a.image->url},       {"caption", a.image->caption},
-                  {"credit", a.image->credit}, {"width", a.image->width},
-                  {"height", a.image->height}, {"renditions", json::array()}};
-  else
-    j["image"] = nullptr;
+  j["image"] = image_json(a.image);
   j["author"] = a.author;
   j["tags"] = a.tags;
   j["status"] = to_string(a.status);
@@ -119,32 +116,9 @@ Result<domain::ArticleInput> parse_article_input(std::string_view body, bool cre
       if (!t) return fail(ErrorCode::invalid, "published_at must be an RFC 3339 time", key);
       in.published_at = *t;
     } else if (key == "image") {
-      if (v.is_null()) {
-        in.image = std::optional<domain::Image>();
-        continue;
-      }
-      if (!v.is_object()) return fail(ErrorCode::invalid, "image must be an object or null", key);
-      domain::Image img;
-      for (auto& [ik, iv] : v.items()) {
-        std::string field = "image." + ik;
-        if (ik == "url" || ik == "caption" || ik == "credit") {
-          if (!iv.is_string()) return fail(ErrorCode::invalid, field + " must be a string", field);
-          (ik == "url"       ? img.url
-           : ik == "caption" ? img.caption
-                             : img.credit) = iv.get<std::string>();
-        } else if (ik == "width" || ik == "height") {
-          if (!iv.is_number_integer())
-            return fail(ErrorCode::invalid, field + " must be an integer", field);
-          auto n = iv.get<std::int64_t>();
-          (ik == "width" ? img.width : img.height) =
-              n > 0 && n < 1'000'000 ? static_cast<int>(n) : 0;
-        } else if (ik == "renditions") {
-          continue;  // read-only, produced by the media pipeline
-        } else {
-          return fail(ErrorCode::invalid, "unknown field '" + field + "'", field);
-        }
-      }
-      in.image = img;
+      auto img = parse_image(v);
+      if (!img) return std::unexpected(img.error());
+      in.image = std::move(*img);
     }
     if (!r) return std::unexpected(r.error());
   }

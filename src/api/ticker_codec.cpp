@@ -1,5 +1,7 @@
 #include "api/ticker_codec.hpp"
 
+#include "api/image_codec.hpp"
+
 namespace depesche::api {
 
 using nlohmann::json;
@@ -10,19 +12,13 @@ json entry_json(const domain::TickerEntry& e) {
             {"title", e.title},
             {"body", e.body},
             {"body_html", e.body_html},
-            {"image", nullptr},
+            {"image", image_json(e.image)},
             {"article_id", e.article_id ? json(*e.article_id) : json(nullptr)},
             {"article_url", e.article_path.empty() ? json(nullptr) : json(e.article_path)},
             {"pinned", e.pinned},
             {"breaking", e.breaking},
             {"created_at", format_rfc3339(e.created_at)},
             {"updated_at", format_rfc3339(e.updated_at)}};
-  if (e.image)
-    j["image"] = {{"url", e.image->url},
-                  {"caption", e.image->caption},
-                  {"credit", e.image->credit},
-                  {"width", e.image->width},
-                  {"height", e.image->height}};
   return j;
 }
 
@@ -57,31 +53,9 @@ Result<domain::TickerEntryInput> parse_entry_input(std::string_view body) {
         return fail(ErrorCode::invalid, "article_id must be an article's id or null", key);
       }
     } else if (key == "image") {
-      if (v.is_null()) {
-        in.image = std::optional<domain::Image>();
-        continue;
-      }
-      if (!v.is_object()) return fail(ErrorCode::invalid, "image must be an object or null", key);
-      domain::Image img;
-      for (auto& [ik, iv] : v.items()) {
-        if (ik == "url" || ik == "caption" || ik == "credit") {
-          if (!iv.is_string())
-            return fail(ErrorCode::invalid, "image." + ik + " must be a string", key);
-          (ik == "url"       ? img.url
-           : ik == "caption" ? img.caption
-                             : img.credit) = iv.get<std::string>();
-        } else if (ik == "width" || ik == "height") {
-          if (!iv.is_number_integer() || iv.get<std::int64_t>() < 0 ||
-              iv.get<std::int64_t>() > 20000)
-            return fail(ErrorCode::invalid, "image." + ik + " must be an integer from 0 to 20000",
-                        key);
-          (ik == "width" ? img.width : img.height) = static_cast<int>(iv.get<std::int64_t>());
-        } else {
-          return fail(ErrorCode::invalid, "unknown field 'image." + ik + "'", key);
-        }
-      }
-      if (img.url.empty()) return fail(ErrorCode::invalid, "image.url is required", key);
-      in.image = std::optional<domain::Image>(img);
+      auto img = parse_image(v);
+      if (!img) return std::unexpected(domain::as_entry_image_error(img.error()));
+      in.image = std::move(*img);
     } else {
       return fail(ErrorCode::invalid, "unknown field '" + key + "'", key);
     }

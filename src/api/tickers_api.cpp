@@ -89,10 +89,10 @@ Response TickersApi::list_entries(Request& req) {
   if (auto o = req.query_param("order")) {
     if (*o != "newest" && *o != "oldest")
       return error_response(400, "invalid", "order must be newest or oldest", "order");
-    q.order = *o == "newest" ? domain::EntryOrder::newest : domain::EntryOrder::oldest;
+    q.order = *o == "newest" ? domain::PageOrder::newest : domain::PageOrder::oldest;
   }
   if (auto c = req.query_param("cursor")) {
-    q.after = domain::decode_entry_cursor(*c);
+    q.after = domain::decode_cursor(*c);
     if (!q.after) return error_response(400, "invalid", "malformed cursor", "cursor");
   }
   if (auto l = req.query_param("limit")) {
@@ -107,7 +107,7 @@ Response TickersApi::list_entries(Request& req) {
   for (const auto& e : page->items) items.push_back(entry_json(e));
   json out = {
       {"items", items},
-      {"next_cursor", page->next ? json(domain::encode_entry_cursor(*page->next)) : json(nullptr)}};
+      {"next_cursor", page->next ? json(domain::encode_cursor(*page->next)) : json(nullptr)}};
   return json_response(200, out.dump());
 }
 

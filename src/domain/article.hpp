@@ -5,20 +5,13 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "base/time.hpp"
+#include "domain/image.hpp"
+#include "domain/paging.hpp"
 
 namespace depesche::domain {
-
-struct Image {
-  std::string url;      // "/media/harbour.svg" or an https:// URL
-  std::string caption;  // what the photo shows, in the article's language
-  std::string credit;   // "Agency / Photographer", shown as "© credit"
-  int width = 0;
-  int height = 0;
-};
 
 enum class ArticleStatus { draft, published };
 
@@ -58,29 +51,15 @@ struct Article {
   std::vector<std::int64_t> related_ids;  // chosen related articles, in order
 };
 
-/// Position in an edition's newest-first article list.
-struct ArticleCursor {
-  Millis published_at = 0;
-  std::int64_t id = 0;
-};
-
-/// The cursor as it travels in URLs: "<published_at>.<id>".
-std::string encode_cursor(const ArticleCursor& c);
-/// nullopt for anything encode_cursor would not have produced.
-std::optional<ArticleCursor> decode_cursor(std::string_view text);
-
 struct ArticleQuery {
   std::string edition;
   std::optional<std::int64_t> section_id;
   std::optional<bool> top;
   bool include_drafts = false;
-  std::optional<ArticleCursor> after;
+  /// Articles are listed newest first by (published_at, id), drafts by
+  /// their creation time; `after` is the cursor's `at` of that time.
+  std::optional<Cursor> after;
   int limit = 20;
-};
-
-struct ArticlePage {
-  std::vector<Article> items;
-  std::optional<ArticleCursor> next;  // nullopt at the end
 };
 
 struct ArticleRevision {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "domain/image.hpp"
 #include "domain/input_rules.hpp"
 #include "text/html.hpp"
 #include "text/markdown.hpp"
@@ -17,32 +18,6 @@ const std::set<std::string, std::less<>> kReservedSectionSlugs = {
     "api",      "static", "media", "feed.atom", "feed.rss", "tags"};
 
 }  // namespace
-
-std::string encode_cursor(const ArticleCursor& c) {
-  return std::to_string(c.published_at) + "." + std::to_string(c.id);
-}
-
-std::optional<ArticleCursor> decode_cursor(std::string_view s) {
-  // Times before 1970 are negative; archives reach back that far.
-  auto parse = [](std::string_view digits, std::int64_t& out) {
-    bool negative = digits.starts_with('-');
-    if (negative) digits.remove_prefix(1);
-    if (digits.empty() || digits.size() > 18) return false;
-    out = 0;
-    for (char c : digits) {
-      if (c < '0' || c > '9') return false;
-      out = out * 10 + (c - '0');
-    }
-    if (negative) out = -out;
-    return true;
-  };
-  auto dot = s.find('.');
-  if (dot == std::string_view::npos) return std::nullopt;
-  ArticleCursor c;
-  if (!parse(s.substr(0, dot), c.published_at) || !parse(s.substr(dot + 1), c.id) || c.id < 0)
-    return std::nullopt;
-  return c;
-}
 
 ArticleService::ArticleService(store::Store& store, const Editions& editions, ArticleLimits limits)
     : store_(store), editions_(editions), limits_(limits) {}
@@ -89,7 +64,7 @@ Result<Article> ArticleService::by_id(std::int64_t id, bool include_drafts) {
   return a;
 }
 
-Result<ArticlePage> ArticleService::list(const ArticleQuery& query) {
+Result<Page<Article>> ArticleService::list(const ArticleQuery& query) {
   if (!editions_.contains(query.edition))
     return fail(ErrorCode::invalid, "unknown edition", "edition");
   if (query.limit < 1 || query.limit > 100)
@@ -191,20 +166,9 @@ Result<void> ArticleService::validate_and_apply(const ArticleInput& in, Article&
     if (!*in.image) {
       a.image.reset();
     } else {
-      Image img = **in.image;
-      if (!is_valid_image_url(img.url))
-        return fail(ErrorCode::invalid, "image.url must be a /media/ path or an https URL",
-                    "image.url");
-      auto cap = checked_text(img.caption, limits_.caption, "image.caption", false);
-      if (!cap) return std::unexpected(cap.error());
-      auto cred = checked_text(img.credit, limits_.credit, "image.credit", false);
-      if (!cred) return std::unexpected(cred.error());
-      if (img.width < 1 || img.width > 20000 || img.height < 1 || img.height > 20000)
-        return fail(ErrorCode::invalid, "image.width and image.height must be between 1 and 20000",
-                    "image");
-      img.caption = *cap;
-      img.credit = *cred;
-      a.image = img;
+      auto img = checked_image(**in.image, ImageSize::required);
+      if (!img) return std::unexpected(img.error());
+      a.image = std::move(*img);
     }
   }
   if (in.tags) {

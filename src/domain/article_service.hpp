@@ -38,8 +38,6 @@ struct ArticleLimits {
   std::size_t headline = 200;
   std::size_t teaser = 600;
   std::size_t body = 200'000;
-  std::size_t caption = 400;
-  std::size_t credit = 200;
   std::size_t author = 120;
   std::size_t tags = 20;
   std::size_t tag = 40;
@@ -59,7 +57,7 @@ class ArticleService {
   Result<Article> published(std::string_view edition, std::string_view slug);
   /// Any article by id when `include_drafts`, else only published ones.
   Result<Article> by_id(std::int64_t id, bool include_drafts);
-  Result<ArticlePage> list(const ArticleQuery& query);
+  Result<Page<Article>> list(const ArticleQuery& query);
 
   /// Chosen related articles (published only), topped up by shared tags.
   Result<std::vector<Article>> related(const Article& article, int limit);

@@ -1,7 +1,5 @@
 #include "domain/input_rules.hpp"
 
-#include <algorithm>
-
 #include "text/html.hpp"
 
 namespace depesche::domain {
@@ -47,16 +45,6 @@ Result<std::string> checked_text(const std::string& value, std::size_t max_chars
       return fail(ErrorCode::invalid, std::string(field) + " contains control characters", field,
                   reason::control_characters);
   return v;
-}
-
-bool is_valid_image_url(std::string_view url) {
-  if (url.size() > 2000) return false;
-  if (url.starts_with("/media/")) return url.find("..") == std::string_view::npos;
-  if (!url.starts_with("https://") || url.size() < 9) return false;
-  return std::none_of(url.begin(), url.end(), [](char c) {
-    return c == '"' || c == '\'' || c == '<' || c == '>' || c == ' ' ||
-           static_cast<unsigned char>(c) < 0x20;
-  });
 }
 
 }  // namespace depesche::domain

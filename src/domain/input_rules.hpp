@@ -1,5 +1,6 @@
 #pragma once
-// Checks shared by the services that take text and images from editors.
+// Checks shared by the services that take text from editors (images:
+// domain/image.hpp).
 
 #include <cstddef>
 #include <string>
@@ -17,9 +18,5 @@ std::string trim(std::string_view s);
 /// characters other than tab and line breaks.
 Result<std::string> checked_text(const std::string& value, std::size_t max_chars, const char* field,
                                  bool required);
-
-/// A path under /media/ (served by Depesche) or an https:// URL without
-/// quotes, angle brackets, spaces or control characters.
-bool is_valid_image_url(std::string_view url);
 
 }  // namespace depesche::domain

@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "base/time.hpp"
-#include "domain/article.hpp"
+#include "domain/image.hpp"
+#include "domain/paging.hpp"
 
 namespace depesche::domain {
 
@@ -49,31 +50,20 @@ struct TickerEntryInput {
   std::optional<bool> breaking;
 };
 
-enum class EntryOrder { newest, oldest };
-
-/// Position in a ticker's list; stable while entries arrive, since entries
-/// keep their creation time.
-struct EntryCursor {
-  Millis created_at = 0;
-  std::int64_t id = 0;
-};
-
 /// The most entries one page may hold.
 inline constexpr int max_entry_page = 100;
 /// The most pinned entries shown above a ticker (the newest of them): pins
 /// are for the few entries a reader must not miss.
 inline constexpr int max_pinned_entries = 10;
 
+/// A ticker's entries run by (created_at, id): a cursor's `at` is an
+/// entry's creation time, which it keeps, so pages stay put while entries
+/// arrive.
 struct EntryQuery {
   std::string ticker;
-  EntryOrder order = EntryOrder::newest;
-  std::optional<EntryCursor> after;
+  PageOrder order = PageOrder::newest;
+  std::optional<Cursor> after;
   int limit = 20;
-};
-
-struct EntryPage {
-  std::vector<TickerEntry> items;
-  std::optional<EntryCursor> next;  // nullopt at the end
 };
 
 }  // namespace depesche::domain

@@ -1,21 +1,12 @@
 #include "domain/ticker_service.hpp"
 
 #include "base/log.hpp"
+#include "domain/image.hpp"
 #include "domain/input_rules.hpp"
 #include "text/markdown.hpp"
 #include "text/slug.hpp"
 
 namespace depesche::domain {
-
-std::string encode_entry_cursor(const EntryCursor& c) {
-  return encode_cursor(ArticleCursor{c.created_at, c.id});
-}
-
-std::optional<EntryCursor> decode_entry_cursor(std::string_view text) {
-  auto c = decode_cursor(text);
-  if (!c) return std::nullopt;
-  return EntryCursor{c->published_at, c->id};
-}
 
 TickerService::TickerService(store::Store& store, const Editions& editions,
                              ArticleService& articles, TickerEvents& events, TickerLimits limits)
@@ -105,16 +96,9 @@ Result<void> TickerService::apply(TickerEntry& e, const TickerEntryInput& in) {
   }
   if (in.image) {
     if (*in.image) {
-      const Image& img = **in.image;
-      if (!is_valid_image_url(img.url))
-        return fail(ErrorCode::invalid, "image.url must be /media/... or https://...", "image");
-      auto caption = checked_text(img.caption, 400, "image.caption", false);
-      if (!caption) return std::unexpected(caption.error());
-      auto credit = checked_text(img.credit, 200, "image.credit", false);
-      if (!credit) return std::unexpected(credit.error());
-      if (img.width < 0 || img.height < 0 || img.width > 20000 || img.height > 20000)
-        return fail(ErrorCode::invalid, "image width and height must be 0 to 20000", "image");
-      e.image = Image{img.url, *caption, *credit, img.width, img.height};
+      auto img = checked_image(**in.image, ImageSize::optional);
+      if (!img) return std::unexpected(as_entry_image_error(img.error()));
+      e.image = std::move(*img);
     } else {
       e.image.reset();
     }
@@ -196,7 +180,7 @@ Result<void> TickerService::delete_entry(std::string_view ticker, std::int64_t i
   });
 }
 
-Result<EntryPage> TickerService::entries(const EntryQuery& query) {
+Result<Page<TickerEntry>> TickerService::entries(const EntryQuery& query) {
   if (!exists(query.ticker)) return fail(ErrorCode::not_found, "no such ticker");
   if (query.limit < 1 || query.limit > max_entry_page)
     return fail(ErrorCode::invalid, "limit must be between 1 and 100", "limit");

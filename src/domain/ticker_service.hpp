@@ -65,7 +65,7 @@ class TickerService {
                                  const TickerEntryInput& input);
   Result<void> delete_entry(std::string_view ticker, std::int64_t id);
   Result<TickerEntry> entry(std::string_view ticker, std::int64_t id);
-  Result<EntryPage> entries(const EntryQuery& query);
+  Result<Page<TickerEntry>> entries(const EntryQuery& query);
   /// The pinned entries, newest first (at most max_pinned_entries);
   /// not_found for an unknown ticker.
   Result<std::vector<TickerEntry>> pinned(std::string_view ticker);
@@ -90,9 +90,5 @@ class TickerService {
   std::mutex writes_;
   Millis last_created_ = 0;  // guarded by writes_
 };
-
-/// "<created_at>.<id>", like article cursors.
-std::string encode_entry_cursor(const EntryCursor& c);
-std::optional<EntryCursor> decode_entry_cursor(std::string_view text);
 
 }  // namespace depesche::domain

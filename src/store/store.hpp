@@ -23,7 +23,6 @@
 namespace depesche::store {
 
 using domain::Article;
-using domain::ArticlePage;
 using domain::ArticleQuery;
 using domain::ArticleRevision;
 using domain::Section;
@@ -44,7 +43,7 @@ class ArticleRepository {
   virtual Result<Article> by_slug(std::string_view edition, std::string_view slug) = 0;
   /// Newest first by (published_at, id); drafts sort by creation time. Items
   /// carry no body. `next` is set when more items follow.
-  virtual Result<ArticlePage> list(const ArticleQuery& query) = 0;
+  virtual Result<domain::Page<Article>> list(const ArticleQuery& query) = 0;
   /// Published articles of the same edition sharing the most tags with `article`.
   virtual Result<std::vector<Article>> related_by_tags(const Article& article, int limit) = 0;
   /// Edition → article id of every article in a translation group.
@@ -144,7 +143,7 @@ class TickerRepository {
   /// not_found when there is no such entry.
   virtual Result<void> delete_entry(std::int64_t id) = 0;
   /// A page of a ticker, ordered by (created_at, id) in the query's order.
-  virtual Result<domain::EntryPage> entries(const domain::EntryQuery& query) = 0;
+  virtual Result<domain::Page<domain::TickerEntry>> entries(const domain::EntryQuery& query) = 0;
   /// The pinned entries of a ticker, newest first, at most max_pinned_entries.
   virtual Result<std::vector<domain::TickerEntry>> pinned(std::string_view ticker) = 0;
 };

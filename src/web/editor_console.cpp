@@ -110,7 +110,7 @@ Response EditorConsole::render(const Request& req, int status, const std::string
   std::string ed = tickers_.edition_of(ticker);
   const Catalog& cat = i18n_.catalog(ed);
   auto page_entries =
-      tickers_.entries({ticker, domain::EntryOrder::newest, std::nullopt, kConsoleEntries});
+      tickers_.entries({ticker, domain::PageOrder::newest, std::nullopt, kConsoleEntries});
   auto blogs = tickers_.live_blogs(ed);
   if (auto e = first_error(page_entries, blogs)) return pages_.failure_page(req, *e, ed);
   std::vector<domain::TickerEntry> shown = std::move(page_entries->items);

@@ -159,7 +159,7 @@ Response Pages::home(Request& req) {
   page["has_top"] = !page["top"].empty();
   page["has_latest"] = !page["latest"].empty();
   page["empty"] = page["top"].empty() && page["latest"].empty();
-  auto ticker = ticker_model(ed, cat, ed, cat.text("ticker_heading"), domain::EntryOrder::newest,
+  auto ticker = ticker_model(ed, cat, ed, cat.text("ticker_heading"), domain::PageOrder::newest,
                              std::nullopt, kTickerPreview, "/" + ed + "/ticker", false);
   if (!ticker) return failure_page(req, ticker.error());
   page["ticker"] = std::move(*ticker);
@@ -270,7 +270,7 @@ Response Pages::article(Request& req) {
   page["related"] = nlohmann::json::array();
   for (const auto& r : *related) page["related"].push_back(teaser_model(r, cat));
   page["has_related"] = !related->empty();
-  auto ticker = ticker_model(ed, cat, ed, cat.text("ticker_heading"), domain::EntryOrder::newest,
+  auto ticker = ticker_model(ed, cat, ed, cat.text("ticker_heading"), domain::PageOrder::newest,
                              std::nullopt, kTickerPreview, "/" + ed + "/ticker", false);
   if (!ticker) return failure_page(req, ticker.error());
   page["ticker"] = std::move(*ticker);
@@ -360,8 +360,8 @@ nlohmann::json ticker_entry_model(const domain::TickerEntry& e, const Catalog& c
 
 Result<nlohmann::json> Pages::ticker_model(const std::string& ed, const Catalog& cat,
                                            const std::string& ticker, const std::string& heading,
-                                           domain::EntryOrder order,
-                                           std::optional<domain::EntryCursor> cursor, int limit,
+                                           domain::PageOrder order,
+                                           std::optional<domain::Cursor> cursor, int limit,
                                            const std::string& page_href, bool on_own_page) {
   // The seq first, then the entries: anything published in between is in
   // both, and the script drops what it already shows; the other way round
@@ -369,7 +369,7 @@ Result<nlohmann::json> Pages::ticker_model(const std::string& ed, const Catalog&
   std::uint64_t seq = d_.live_seq("ticker:" + ticker);
   auto entries = d_.tickers.entries({ticker, order, cursor, limit});
   if (!entries) return std::unexpected(entries.error());
-  bool newest = order == domain::EntryOrder::newest;
+  bool newest = order == domain::PageOrder::newest;
   nlohmann::json m;
   m["id"] = ticker;
   m["seq"] = seq;
@@ -396,7 +396,7 @@ Result<nlohmann::json> Pages::ticker_model(const std::string& ed, const Catalog&
   m["empty"] = entries->items.empty() && !cursor;
   m["first_page"] = cursor ? "false" : "true";
   if (entries->next) {
-    std::string c = domain::encode_entry_cursor(*entries->next);
+    std::string c = domain::encode_cursor(*entries->next);
     m["more_href"] = page_href + "?order=" + m["order"].get<std::string>() + "&cursor=" + c;
     m["more_cursor"] = c;
   } else {
@@ -409,16 +409,16 @@ Result<nlohmann::json> Pages::ticker_model(const std::string& ed, const Catalog&
 
 namespace {
 // ?order= and ?cursor= of a ticker page; nullopt for a malformed query.
-std::optional<std::pair<domain::EntryOrder, std::optional<domain::EntryCursor>>> ticker_query(
+std::optional<std::pair<domain::PageOrder, std::optional<domain::Cursor>>> ticker_query(
     const Request& req) {
-  domain::EntryOrder order = domain::EntryOrder::newest;
-  std::optional<domain::EntryCursor> cursor;
+  domain::PageOrder order = domain::PageOrder::newest;
+  std::optional<domain::Cursor> cursor;
   for (const auto& [k, v] : net::parse_query(req.query)) {
     if (k == "order") {
       if (v != "newest" && v != "oldest") return std::nullopt;
-      order = v == "newest" ? domain::EntryOrder::newest : domain::EntryOrder::oldest;
+      order = v == "newest" ? domain::PageOrder::newest : domain::PageOrder::oldest;
     } else if (k == "cursor") {
-      cursor = domain::decode_entry_cursor(v);
+      cursor = domain::decode_cursor(v);
       if (!cursor) return std::nullopt;
     }
     // Other keys (utm_source, fbclid, ... on shared links) are ignored,

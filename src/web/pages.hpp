@@ -95,9 +95,8 @@ class Pages {
                            std::string_view edition);
   Result<nlohmann::json> ticker_model(const std::string& edition, const Catalog& cat,
                                       const std::string& ticker, const std::string& heading,
-                                      domain::EntryOrder order,
-                                      std::optional<domain::EntryCursor> cursor, int limit,
-                                      const std::string& page_href, bool on_own_page);
+                                      domain::PageOrder order, std::optional<domain::Cursor> cursor,
+                                      int limit, const std::string& page_href, bool on_own_page);
   std::optional<net::Response> cached(net::Request& req);
   net::Response render_page(const net::Request& req, int status, const std::string& template_name,
                             nlohmann::json layout, const nlohmann::json& page,

@@ -356,7 +356,7 @@ def test_post_edit_delete(server, editor_token, blog):
     assert "<strong>fett</strong>" in e["body_html"]
     assert e["pinned"] is True and e["breaking"] is True and e["article_id"] == article["id"]
     assert e["image"] == {"url": "/media/bild.jpg", "caption": "Bildtext", "credit": "Foto: dpa",
-                          "width": 800, "height": 600}
+                          "width": 800, "height": 600, "renditions": []}
     assert e["created_at"] == e["updated_at"] and RFC3339.match(e["created_at"])
     assert server.get(f"/api/v1/tickers/{blog}/entries/{e['id']}").json() == e
 

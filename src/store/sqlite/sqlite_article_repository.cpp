@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "store/sqlite/keyset.hpp"
 #include "store/sqlite/sqlite_repositories.hpp"
 
 namespace depesche::store::sqlite {
@@ -202,14 +203,16 @@ Result<Article> SqliteArticleRepository::by_slug(std::string_view edition, std::
   return one_article(*db, *st);
 }
 
-Result<ArticlePage> SqliteArticleRepository::list(const ArticleQuery& q) {
+Result<domain::Page<Article>> SqliteArticleRepository::list(const ArticleQuery& q) {
   auto db = pool_.reader();
-  auto st = db->prepare(ARTICLE_BRIEF
-                        "WHERE a.edition = ?1 AND (?2 IS NULL OR a.section_id = ?2) "
-                        "AND (?3 IS NULL OR a.top = ?3) AND (?4 = 1 OR a.status = 'published') "
-                        "AND (?5 IS NULL OR COALESCE(a.published_at, a.created_at) < ?5 "
-                        "     OR (COALESCE(a.published_at, a.created_at) = ?5 AND a.id < ?6)) "
-                        "ORDER BY COALESCE(a.published_at, a.created_at) DESC, a.id DESC LIMIT ?7");
+  // Drafts have no publication time yet and sort by their creation.
+  Keyset keyset("COALESCE(a.published_at, a.created_at)", "a.id", domain::PageOrder::newest,
+                q.after, std::clamp(q.limit, 1, 200), 5);
+  std::string sql = ARTICLE_BRIEF
+                    "WHERE a.edition = ?1 AND (?2 IS NULL OR a.section_id = ?2) "
+                    "AND (?3 IS NULL OR a.top = ?3) AND (?4 = 1 OR a.status = 'published')" +
+                    keyset.sql();
+  auto st = db->prepare(sql.c_str());
   if (!st) return std::unexpected(st.error());
   st->bind(1, q.edition).bind(2, q.section_id);
   if (q.top)
@@ -217,25 +220,10 @@ Result<ArticlePage> SqliteArticleRepository::list(const ArticleQuery& q) {
   else
     st->bind_null(3);
   st->bind(4, q.include_drafts);
-  if (q.after)
-    st->bind(5, q.after->published_at).bind(6, q.after->id);
-  else
-    st->bind_null(5).bind_null(6);
-  int limit = std::clamp(q.limit, 1, 200);
-  st->bind(7, limit + 1);  // one more tells whether a next page exists
-  ArticlePage page;
-  for (;;) {
-    auto row = st->step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) break;
-    page.items.push_back(read_article(*st));
-  }
-  if (static_cast<int>(page.items.size()) > limit) {
-    page.items.pop_back();
-    const Article& last = page.items.back();
-    page.next = domain::ArticleCursor{last.published_at.value_or(last.created_at), last.id};
-  }
-  return page;
+  keyset.bind(*st);
+  return keyset.read_page<Article>(*st, read_article, [](const Article& a) {
+    return domain::Cursor{a.published_at.value_or(a.created_at), a.id};
+  });
 }
 
 Result<std::vector<Article>> SqliteArticleRepository::related_by_tags(const Article& a, int limit) {

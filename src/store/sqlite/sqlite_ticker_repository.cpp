@@ -1,11 +1,11 @@
 #include <algorithm>
 
+#include "store/sqlite/keyset.hpp"
 #include "store/sqlite/sqlite_repositories.hpp"
 
 namespace depesche::store::sqlite {
 namespace {
 
-using domain::EntryOrder;
 using domain::LiveBlog;
 using domain::TickerEntry;
 
@@ -166,39 +166,19 @@ Result<void> SqliteTickerRepository::delete_entry(std::int64_t id) {
   return {};
 }
 
-Result<domain::EntryPage> SqliteTickerRepository::entries(const domain::EntryQuery& q) {
+Result<domain::Page<TickerEntry>> SqliteTickerRepository::entries(const domain::EntryQuery& q) {
   auto db = pool_.reader();
-  bool newest = q.order == EntryOrder::newest;
-  // Two statements rather than SQL built at run time: the statement cache
-  // is keyed by the text's address.
-  auto st = newest ? db->prepare(ENTRY_COLUMNS
-                                 "WHERE ticker = ?1 AND (?2 IS NULL OR created_at < ?2 OR "
-                                 "(created_at = ?2 AND id < ?3)) ORDER BY created_at DESC, id "
-                                 "DESC LIMIT ?4")
-                   : db->prepare(ENTRY_COLUMNS
-                                 "WHERE ticker = ?1 AND (?2 IS NULL OR created_at > ?2 OR "
-                                 "(created_at = ?2 AND id > ?3)) ORDER BY created_at ASC, id "
-                                 "ASC LIMIT ?4");
+  // In bounds as for article lists: at most the largest page.
+  Keyset keyset("created_at", "id", q.order, q.after,
+                std::clamp(q.limit, 1, domain::max_entry_page), 2);
+  std::string sql = ENTRY_COLUMNS "WHERE ticker = ?1" + keyset.sql();
+  auto st = db->prepare(sql.c_str());
   if (!st) return std::unexpected(st.error());
   st->bind(1, q.ticker);
-  if (q.after) {
-    st->bind(2, q.after->created_at).bind(3, q.after->id);
-  } else {
-    st->bind_null(2).bind_null(3);
-  }
-  // In bounds as for article lists: a limit below one used to cut the page
-  // to nothing and then read its last item for the cursor.
-  int limit = std::clamp(q.limit, 1, domain::max_entry_page);
-  st->bind(4, limit + 1);  // one more tells whether a next page exists
-  auto items = read_all<TickerEntry>(*st, read_entry);
-  if (!items) return std::unexpected(items.error());
-  domain::EntryPage page;
-  if (static_cast<int>(items->size()) > limit) {
-    items->resize(static_cast<std::size_t>(limit));
-    page.next = domain::EntryCursor{items->back().created_at, items->back().id};
-  }
-  page.items = std::move(*items);
-  return page;
+  keyset.bind(*st);
+  return keyset.read_page<TickerEntry>(*st, read_entry, [](const TickerEntry& e) {
+    return domain::Cursor{e.created_at, e.id};
+  });
 }
 
 Result<std::vector<TickerEntry>> SqliteTickerRepository::pinned(std::string_view ticker) {

@@ -77,7 +77,10 @@ TEST_F(ArticleServiceTest, RejectsInvalidInputAndStoresNothing) {
   expect_invalid(in, "image.url");
   in = input();
   in.image = domain::Image{"/media/x.svg", "c", "d", 0, 10};
-  expect_invalid(in, "image");
+  expect_invalid(in, "image.width");
+  in = input();
+  in.image = domain::Image{"/media/x.svg", "c", "d", 0, 0};  // a hero image's size is needed
+  expect_invalid(in, "image.width");
   in = input();
   in.related = std::vector<std::int64_t>{999};
   expect_invalid(in, "related");
