@@ -56,12 +56,13 @@ bool is_valid_image_url(std::string_view url) {
 }
 
 Result<Image> checked_image(const Image& image, ImageSize size) {
-  if (image.url.empty()) return fail(ErrorCode::invalid, "image.url is required", "image.url");
+  if (image.url.empty())
+    return fail(ErrorCode::invalid, "image.url is required", "image.url", reason::empty);
   if (!is_valid_image_url(image.url))
     return fail(ErrorCode::invalid,
                 "image.url must be a /media/ path or an https:// URL of at most " +
                     std::to_string(kMaxImageUrlBytes) + " bytes",
-                "image.url");
+                "image.url", reason::bad_url);
   auto caption = checked_text(image.caption, kMaxImageCaptionChars, "image.caption", false);
   if (!caption) return std::unexpected(caption.error());
   auto credit = checked_text(image.credit, kMaxImageCreditChars, "image.credit", false);

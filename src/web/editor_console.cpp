@@ -73,7 +73,7 @@ std::string error_text(const Error& e, const Catalog& cat) {
                         {{"field", t.name}, {"max", static_cast<std::int64_t>(t.max_chars)}});
     return cat.format("console_error_characters", {{"field", t.name}});
   }
-  if (e.field == "image" && e.message.starts_with("image.url"))
+  if (e.field == "image" && (e.reason == reason::bad_url || e.reason == reason::empty))
     return cat.text("console_error_image_url");
   if (e.field == "article_id") return cat.text("console_error_article");
   if (e.field == "op") return cat.text("console_error_operation");
