@@ -27,6 +27,9 @@ class SqliteStore final : public Store {
   Result<void> transact(const std::function<Result<void>()>& work) override;
   Result<int> migrate() override;
   Result<void> ping() override;
+  Result<std::vector<std::string>> tables() override;
+  Result<void> dump(const std::vector<std::string>& tables,
+                    const std::function<void(const StoredRow&)>& row) override;
 
  private:
   SqliteStore() = default;
