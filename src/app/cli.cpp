@@ -1,7 +1,9 @@
 #include "app/cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "app/application.hpp"
@@ -14,6 +16,59 @@
 #include "store/store.hpp"
 
 namespace depesche::app {
+namespace {
+
+// Ordered: a row's columns keep the table's order.
+using Json = nlohmann::ordered_json;
+
+Json hex_bytes(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 0xf];
+  }
+  return Json{{"hex", out}};
+}
+
+// A stored value as JSON: bytes, and text that is not UTF-8 (which JSON
+// cannot carry), as {"hex": "..."}, so a dump loses nothing.
+Json to_json(const store::StoredValue& v) {
+  if (auto i = std::get_if<std::int64_t>(&v)) return *i;
+  if (auto d = std::get_if<double>(&v)) return *d;
+  if (auto b = std::get_if<store::StoredBytes>(&v)) return hex_bytes(b->bytes);
+  if (auto t = std::get_if<std::string>(&v)) {
+    Json j = *t;
+    try {
+      (void)j.dump();
+    } catch (const Json::type_error&) {
+      return hex_bytes(*t);
+    }
+    return j;
+  }
+  return nullptr;
+}
+
+// `depesche store dump`: one JSON object per stored row on stdout.
+int dump_store(store::Store& store, const std::vector<std::string>& tables) {
+  std::string line;
+  auto r = store.dump(tables, [&](const store::StoredRow& row) {
+    Json values = Json::object();
+    for (const auto& [name, value] : row.columns) values[name] = to_json(value);
+    line = Json{{"table", row.table}, {"row", std::move(values)}}.dump();
+    line += '\n';
+    std::fwrite(line.data(), 1, line.size(), stdout);
+  });
+  std::fflush(stdout);
+  if (!r) {
+    std::cerr << "depesche store dump: " << r.error().message << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
 
 int run_cli(int argc, char** argv, char** env) {
   CLI::App cli{"Depesche: a self-hosted real-time news platform"};
@@ -70,9 +125,17 @@ int run_cli(int argc, char** argv, char** env) {
       "reset",
       "forget a topic's history: new epoch, so its readers refetch (best with the server stopped)");
   events_reset->add_option("--topic", event_topic, "e.g. ticker:de")->required();
-  for (auto* sub : {serve, migrate, demo, token, token_create, token_revoke, token_list, config_cmd,
-                    user, user_create, user_role_cmd, mail_cmd, mail_list, mail_retry, events_cmd,
-                    events_head, events_reset})
+  auto* store_cmd = cli.add_subcommand("store", "inspect what the store holds (read-only)");
+  store_cmd->require_subcommand(1);
+  std::vector<std::string> dump_tables;
+  auto* store_tables = store_cmd->add_subcommand("tables", "list the tables the store keeps");
+  auto* store_dump = store_cmd->add_subcommand(
+      "dump", "print every stored row as one JSON object per line (secrets only as hashes)");
+  store_dump->add_option("--table", dump_tables, "only this table (repeatable); default: all");
+  for (auto* sub : {serve,         migrate,      demo,       token,        token_create,
+                    token_revoke,  token_list,   config_cmd, user,         user_create,
+                    user_role_cmd, mail_cmd,     mail_list,  mail_retry,   events_cmd,
+                    events_head,   events_reset, store_cmd,  store_tables, store_dump})
     sub->fallthrough();
 
   try {
@@ -84,10 +147,19 @@ int run_cli(int argc, char** argv, char** env) {
     std::cout << describe_config();
     return 0;
   }
+  // Its stdout is the dump: log lines (a first run's migrations) go to stderr.
+  if (store_dump->parsed()) log::write_to_stderr();
   auto config = load_config(config_path, env);
   if (!config) {
     std::cerr << "depesche: " << config.error().message << "\n";
     return 2;
+  }
+  if (!config->testing_clock_file.empty()) {
+    use_test_clock_file(config->testing_clock_file);
+    log::warn(
+        "test clock on: times are shifted by the milliseconds in testing.clock_file; "
+        "for tests only",
+        {{"file", config->testing_clock_file}});
   }
   // Before the store is opened: a second server must not even migrate.
   std::optional<DataDirLock> lock;
@@ -161,6 +233,16 @@ int run_cli(int argc, char** argv, char** env) {
     std::cout << *n << " mails queued again; a running server sends them within a minute\n";
     return 0;
   }
+  if (store_tables->parsed()) {
+    auto names = (*app)->store().tables();
+    if (!names) {
+      std::cerr << "depesche store tables: " << names.error().message << "\n";
+      return 1;
+    }
+    for (const auto& n : *names) std::cout << n << "\n";
+    return 0;
+  }
+  if (store_dump->parsed()) return dump_store((*app)->store(), dump_tables);
   if (events_head->parsed()) {
     auto h = (*app)->store().events().head(event_topic);
     if (!h) {

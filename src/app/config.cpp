@@ -134,6 +134,8 @@ const std::vector<Option>& options() {
        "directory holding templates/, locales/, static/ and demo/"},
       {"site", "page_cache_entries", &Config::site_page_cache_entries, 1, 10'000'000,
        "rendered pages kept in memory"},
+      {"testing", "clock_file", &Config::testing_clock_file, 0, 0,
+       "tests only: a file holding milliseconds added to the clock; empty: the real clock"},
   };
   return table;
 }

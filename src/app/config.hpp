@@ -78,6 +78,8 @@ struct Config {
   std::string site_time_zone = "UTC";
   std::string site_resources;  // empty: the directory the build was made from
   std::int64_t site_page_cache_entries = 10'000;
+  // [testing]
+  std::string testing_clock_file;  // empty: the real clock (see docs/operations.md)
 
   /// Host and port split from server_listen (after validation).
   std::string host;

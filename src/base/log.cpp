@@ -27,6 +27,7 @@ namespace log {
 namespace {
 std::atomic<Level> g_level{Level::info};
 std::mutex g_write_mutex;
+std::atomic<std::FILE*> g_output{nullptr};  // null: stdout
 
 const char* level_name(Level l) {
   switch (l) {
@@ -148,9 +149,13 @@ void write_always(Level l, std::string_view msg, std::initializer_list<Field> fi
   }
   line += "}\n";
   std::lock_guard lock(g_write_mutex);
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fflush(stdout);
+  std::FILE* out = g_output.load(std::memory_order_relaxed);
+  if (!out) out = stdout;
+  std::fwrite(line.data(), 1, line.size(), out);
+  std::fflush(out);
 }
+
+void write_to_stderr() { g_output.store(stderr, std::memory_order_relaxed); }
 
 }  // namespace log
 }  // namespace depesche

@@ -34,6 +34,10 @@ Level level();
 /// Parses "debug", "info", "warn" or "error"; false for anything else.
 bool parse_level(std::string_view text, Level& out);
 
+/// Log lines go to stderr from now on, for commands whose stdout is data
+/// (`depesche store dump`). Default: stdout.
+void write_to_stderr();
+
 void write(Level level, std::string_view msg, std::initializer_list<Field> fields = {});
 /// Writes whatever the level: for the few lines operators and scripts wait
 /// for (the server is ready, it has stopped), which must not vanish at

@@ -1,5 +1,10 @@
 #include "base/time.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -13,12 +18,47 @@ std::tm to_utc(Millis t) {
   gmtime_r(&secs, &tm);
   return tm;
 }
+
+// The test clock. The path is written once, before the threads that read
+// the clock start; `test_clock_enabled` publishes it.
+std::string test_clock_path;
+std::atomic<bool> test_clock_enabled{false};
+std::atomic<Millis> test_clock_offset{0};
+
+// Reads the offset file with plain syscalls (no allocation, no logging:
+// the logger itself reads the clock).
+void refresh_test_clock_offset() {
+  int fd = ::open(test_clock_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  char buf[32];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  if (n <= 0 || n == static_cast<ssize_t>(sizeof buf)) return;
+  const char* end = buf + n;
+  while (end > buf && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\r')) --end;
+  Millis offset = 0;
+  auto [p, ec] = std::from_chars(buf, end, offset);
+  if (ec != std::errc() || p != end || p == buf) return;
+  test_clock_offset.store(offset, std::memory_order_relaxed);
+}
 }  // namespace
 
 Millis now_millis() {
   using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  Millis real = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  if (!test_clock_enabled.load(std::memory_order_acquire)) return real;
+  refresh_test_clock_offset();
+  return real + test_clock_offset.load(std::memory_order_relaxed);
 }
+
+void use_test_clock_file(std::string path) {
+  test_clock_enabled.store(false, std::memory_order_release);
+  test_clock_offset.store(0, std::memory_order_relaxed);
+  test_clock_path = std::move(path);
+  if (!test_clock_path.empty()) test_clock_enabled.store(true, std::memory_order_release);
+}
+
+bool test_clock_on() { return test_clock_enabled.load(std::memory_order_acquire); }
 
 std::string format_rfc3339(Millis t) {
   std::tm tm = to_utc(t);

@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "base/error.hpp"
@@ -171,6 +173,23 @@ class MailQueueRepository {
   virtual Result<std::int64_t> count(domain::MailState state) = 0;
 };
 
+/// Bytes stored as such (a BLOB), as Store::dump reports them.
+struct StoredBytes {
+  std::string bytes;
+  bool operator==(const StoredBytes&) const = default;
+};
+
+/// One stored value as Store::dump reports it: null, integer, real, text or
+/// bytes. Booleans are the integers 0 and 1 and times Unix milliseconds, in
+/// every store, as the domain types hold them.
+using StoredValue = std::variant<std::monostate, std::int64_t, double, std::string, StoredBytes>;
+
+/// One row for Store::dump: its table and its columns in the table's order.
+struct StoredRow {
+  std::string table;
+  std::vector<std::pair<std::string, StoredValue>> columns;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -202,6 +221,23 @@ class Store {
   /// read-only file, a full disk or a lost connection fail it). Costs one
   /// tiny commit; callers limit how often they ask.
   virtual Result<void> ping() = 0;
+
+  /// The names of the tables the store keeps data in, sorted; the store's
+  /// own bookkeeping (sqlite_sequence, ...) is not among them. Tables and
+  /// their columns carry the same names in every store implementation, so a
+  /// dump reads the same whichever store wrote it.
+  virtual Result<std::vector<std::string>> tables() = 0;
+  /// Reads every row of `tables` (every table when empty), as of one
+  /// consistent snapshot, and hands each to `row`: table by table in the
+  /// order given (sorted when empty), rows in primary-key order. Read-only:
+  /// it writes nothing and takes no writer, so it may run beside a serving
+  /// node. not_found, before any row, when a table is unknown. Costs a full
+  /// scan of what it reads: for operators (`depesche store dump`:
+  /// inspection, backup, tests), never on the request path. The rows hold
+  /// everything stored, hashes included: its output is as sensitive as the
+  /// database itself.
+  virtual Result<void> dump(const std::vector<std::string>& tables,
+                            const std::function<void(const StoredRow&)>& row) = 0;
 };
 
 /// transact() for work that returns a value: the value once committed.

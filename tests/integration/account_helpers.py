@@ -9,7 +9,9 @@ test_account_security.py, test_account_mail.py).
 - `Browser`: one client with its own cookie jar, Origin header and, if
   wanted, its own loopback source address (127.0.0.x), so rate limits per
   client address can be told apart from limits per account.
-- SQLite helpers that read (and, for expiry tests, write) `depesche.db`.
+- `register`, `register_confirmed`, `create_user`, and `Barrier` and
+  `snapshot` for "nothing was written" (stored state comes from
+  `stored.py`, through `depesche store dump`).
 
 Waiting is always polling against a deadline; there are no fixed sleeps.
 """
@@ -23,7 +25,6 @@ import http.client
 import json
 import re
 import socket
-import sqlite3
 import threading
 import time
 import urllib.parse
@@ -33,6 +34,7 @@ from typing import Callable
 
 import pytest
 
+import stored
 from conftest import HTTP_TIMEOUT_S, Resp, ServerProcess, run_cli, run_demo
 
 MAIL_TIMEOUT_S = 15.0
@@ -348,89 +350,16 @@ class Browser:
 # --------------------------------------------------------------------------
 
 
-def db_path(srv_or_dir) -> Path:
-    d = srv_or_dir.data_dir if hasattr(srv_or_dir, "data_dir") else Path(srv_or_dir)
-    return Path(d) / "depesche.db"
+def account_row(srv, address: str) -> dict | None:
+    """The stored account of an address, through the store dump."""
+    return stored.account(srv, address)
 
 
-def db_query(srv_or_dir, sql: str, params=()) -> list[sqlite3.Row]:
-    con = sqlite3.connect(db_path(srv_or_dir), timeout=10)
-    con.row_factory = sqlite3.Row
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
-
-
-def db_execute(srv_or_dir, sql: str, params=()) -> int:
-    con = sqlite3.connect(db_path(srv_or_dir), timeout=10)
-    try:
-        cur = con.execute(sql, params)
-        con.commit()
-        return cur.rowcount
-    finally:
-        con.close()
-
-
-def account_row(srv, address: str):
-    rows = db_query(srv, "SELECT * FROM accounts WHERE email = ?", (address.lower(),))
-    return rows[0] if rows else None
-
-
-def wait_account(srv, address: str, timeout: float = MAIL_TIMEOUT_S):
-    return wait_until(lambda: account_row(srv, address), timeout, f"account row for {address}")
-
-
-
-
-def all_db_text(srv) -> str:
-    """Every value of every table, as text (for searching secrets)."""
-    con = sqlite3.connect(db_path(srv), timeout=10)
-    try:
-        tables = [r[0] for r in con.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")]
-        out = []
-        for t in tables:
-            for row in con.execute(f'SELECT * FROM "{t}"'):
-                for v in row:
-                    if isinstance(v, bytes):
-                        out.append(v.decode("utf-8", "replace"))
-                    elif v is not None:
-                        out.append(str(v))
-        return "\n".join(out)
-    finally:
-        con.close()
-
-
-def columns_containing(srv, needle: str) -> list[str]:
-    """"table.column" of every stored value that contains `needle`."""
-    con = sqlite3.connect(db_path(srv), timeout=10)
-    try:
-        found = set()
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        for t in tables:
-            cur = con.execute(f'SELECT * FROM "{t}"')
-            names = [d[0] for d in cur.description]
-            for row in cur:
-                for name, v in zip(names, row):
-                    if isinstance(v, bytes):
-                        v = v.decode("utf-8", "replace")
-                    if v is not None and needle in str(v):
-                        found.add(f"{t}.{name}")
-        return sorted(found)
-    finally:
-        con.close()
-
-
-def raw_db_bytes(srv) -> bytes:
-    """The database file plus its WAL and shared-memory files, as stored."""
-    base = db_path(srv)
-    data = b""
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        p = Path(str(base) + suffix)
-        if p.exists():
-            data += p.read_bytes()
-    return data
+def wait_account(srv, address: str, timeout: float = MAIL_TIMEOUT_S) -> dict:
+    """Waits for the account of an address to be stored (accounts are
+    created after the answer, on the background queue)."""
+    return wait_until(lambda: account_row(srv, address), timeout, f"account row for {address}",
+                      interval=0.2)
 
 
 def create_user(srv, address: str, password: str, role: str = "reader", name: str | None = None) -> int:
@@ -448,13 +377,13 @@ def create_user(srv, address: str, password: str, role: str = "reader", name: st
 
 
 def start_account_server(data_dir: Path, env: dict | None = None, demo: bool = True,
-                         high_limits: bool = True) -> ServerProcess:
+                         high_limits: bool = True, test_clock: bool = False) -> ServerProcess:
     data_dir.mkdir(parents=True, exist_ok=True)
     if demo:
         run_demo(data_dir)
     e = dict(HIGH_LIMITS) if high_limits else {}
     e.update(env or {})
-    srv = ServerProcess(data_dir, e).start()
+    srv = ServerProcess(data_dir, e, test_clock=test_clock).start()
     try:
         srv.wait_ready()
     except BaseException:
@@ -509,47 +438,41 @@ def register_confirmed(srv, mails: MailSource, address: str, password: str = PAS
 class Barrier:
     """Account work that depends on the address (creating accounts, mailing
     links) runs after the answer on one background job queue, in order. A
-    reset request for a sentinel account posted last, and its row appearing
-    in mail_queue, proves that every job posted before it has run."""
+    reset request for a sentinel account posted last, and its mail
+    arriving, proves that every job posted before it has run."""
 
-    def __init__(self, srv, address: str):
+    def __init__(self, srv, mails: "MailSource", address: str):
         self.srv = srv
+        self.mails = mails
         self.address = address
 
     def wait(self) -> None:
-        def queued() -> int:
-            return db_query(self.srv, "SELECT count(*) AS n FROM mail_queue WHERE mail_to = ?",
-                            (self.address,))[0]["n"]
-
-        before = queued()
+        before = len(self.mails.for_address(self.address))
         r = Browser(self.srv).api("POST", "/api/v1/auth/reset-request", {"email": self.address},
                                   csrf=False)
         assert r.status == 202, r
-        wait_until(lambda: queued() > before, MAIL_TIMEOUT_S, "the barrier's mail")
+        self.mails.wait_for(self.address, count=before + 1)
 
 
-def make_barrier(srv) -> Barrier:
+def make_barrier(srv, mails: "MailSource") -> Barrier:
     address = unique_email("sentinel")
     create_user(srv, address, PASSWORD3)
-    return Barrier(srv, address)
+    return Barrier(srv, mails, address)
 
 
 def snapshot(srv, exclude: str | None = None) -> dict:
-    """Everything the account system stores, except what belongs to the
-    address `exclude` (the barrier's sentinel)."""
-    ex_id = -1
-    if exclude:
-        row = account_row(srv, exclude)
-        ex_id = row["id"] if row else -1
+    """Everything the account system stores (through the store dump),
+    except what belongs to the address `exclude` (the barrier's sentinel)."""
+    d = stored.dump(srv, "accounts", "sessions", "account_tokens", "mail_queue")
+    ex = next((a for a in d["accounts"] if exclude and a["email"] == exclude.lower()), None)
+    ex_id = ex["id"] if ex else -1
     return {
-        "accounts": [tuple(r) for r in db_query(
-            srv, "SELECT * FROM accounts WHERE id != ? ORDER BY id", (ex_id,))],
-        "sessions": [tuple(r) for r in db_query(
-            srv, "SELECT id_hash, account_id, created_at FROM sessions WHERE account_id != ? "
-                 "ORDER BY id_hash", (ex_id,))],
-        "tokens": [tuple(r) for r in db_query(
-            srv, "SELECT * FROM account_tokens WHERE account_id != ? ORDER BY hash", (ex_id,))],
-        "mail_queue": [tuple(r) for r in db_query(
-            srv, "SELECT id, kind, mail_to FROM mail_queue WHERE mail_to != ? ORDER BY id",
-            (exclude or "",))],
+        "accounts": [a for a in d["accounts"] if a["id"] != ex_id],
+        # Not last_seen_at: reading a page with a session touches it.
+        "sessions": sorted((r["id_hash"], r["account_id"], r["created_at"])
+                           for r in d["sessions"] if r["account_id"] != ex_id),
+        "tokens": sorted((r for r in d["account_tokens"] if r["account_id"] != ex_id),
+                         key=lambda r: r["hash"]),
+        "mail_queue": [(r["id"], r["kind"], r["mail_to"]) for r in d["mail_queue"]
+                       if r["mail_to"] != (exclude or "")],
     }

@@ -314,11 +314,19 @@ def raw_exchange(address: tuple[str, int], data: bytes, timeout: float = HTTP_TI
 class ServerProcess:
     """A running `depesche serve`, its log lines, and HTTP helpers."""
 
-    def __init__(self, data_dir: Path, extra_env: dict | None = None, args: Iterable[str] = ("serve",)):
+    def __init__(self, data_dir: Path, extra_env: dict | None = None, args: Iterable[str] = ("serve",),
+                 test_clock: bool = False):
         self.data_dir = Path(data_dir)
         env = {"DEPESCHE_SERVER_LISTEN": "127.0.0.1:0",
                "DEPESCHE_SERVER_THREADS": "2",
                "DEPESCHE_SERVER_SHUTDOWN_TIMEOUT_MS": str(FIXTURE_SHUTDOWN_TIMEOUT_MS)}
+        # The test clock (config testing.clock_file): the server adds the
+        # milliseconds in this file to its clock; advance_clock() moves it.
+        self.clock_file: Path | None = None
+        if test_clock:
+            self.clock_file = self.data_dir.parent / f"{self.data_dir.name}.clock"
+            self._write_clock(0)
+            env["DEPESCHE_TESTING_CLOCK_FILE"] = str(self.clock_file)
         env.update(extra_env or {})
         self.env = env
         self.shutdown_timeout_s = int(env.get("DEPESCHE_SERVER_SHUTDOWN_TIMEOUT_MS") or 10000) / 1000.0
@@ -461,6 +469,24 @@ class ServerProcess:
         assert not reports, "sanitizer report from the server:\n" + sanitizer_excerpt(self.all_text())
         assert rc == 0, f"server exited with {rc} after SIGTERM:\n{self.output()}"
 
+    # -- the test clock ---------------------------------------------------
+
+    def _write_clock(self, offset_ms: int) -> None:
+        # Atomically: the server reads the file on every clock reading.
+        tmp = self.clock_file.with_name(self.clock_file.name + ".tmp")
+        tmp.write_text(f"{offset_ms}\n")
+        os.replace(tmp, self.clock_file)
+
+    @property
+    def clock_offset_ms(self) -> int:
+        assert self.clock_file is not None, "server started without test_clock=True"
+        return int(self.clock_file.read_text().strip())
+
+    def advance_clock(self, seconds: float) -> None:
+        """Moves the server's clock forward (it takes effect at its next
+        clock reading: no waiting needed)."""
+        self._write_clock(self.clock_offset_ms + int(seconds * 1000))
+
     # -- HTTP -----------------------------------------------------------
 
     @property
@@ -486,8 +512,8 @@ class ServerProcess:
         assert r.status == 200, r
 
 
-def start_server(data_dir: Path, extra_env: dict | None = None) -> ServerProcess:
-    srv = ServerProcess(data_dir, extra_env).start()
+def start_server(data_dir: Path, extra_env: dict | None = None, test_clock: bool = False) -> ServerProcess:
+    srv = ServerProcess(data_dir, extra_env, test_clock=test_clock).start()
     try:
         srv.wait_ready()
     except BaseException:
@@ -533,12 +559,13 @@ def make_server(bin_path, tmp_path):
     (and checked for sanitizer reports) at the end of the test."""
     started: list[ServerProcess] = []
 
-    def make(extra_env: dict | None = None, demo: bool = True, data_dir: Path | None = None) -> ServerProcess:
+    def make(extra_env: dict | None = None, demo: bool = True, data_dir: Path | None = None,
+             test_clock: bool = False) -> ServerProcess:
         d = data_dir or (tmp_path / f"data{len(started)}")
         d.mkdir(parents=True, exist_ok=True)
         if demo:
             run_demo(d)
-        srv = ServerProcess(d, extra_env).start()
+        srv = ServerProcess(d, extra_env, test_clock=test_clock).start()
         started.append(srv)
         srv.wait_ready()
         return srv

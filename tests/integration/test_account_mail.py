@@ -4,8 +4,8 @@ server is away.
 Bad input must get a clear 4xx JSON error (`{"error":{"code","message"}}`)
 and write nothing: no account row, no token, no mail_queue row. Account work
 runs after the answer on one background queue, in order, so "nothing was
-written" is checked after a barrier (a sentinel's reset mail reaching
-mail_queue), never after a fixed sleep.
+written" is checked after a barrier (a sentinel's reset mail arriving),
+never after a fixed sleep; stored state comes from `depesche store dump`.
 
 Mail: when the SMTP server is down, registration still answers 202, the
 mail waits in mail_queue as pending (attempts and last_error recorded) and
@@ -21,9 +21,10 @@ import time
 
 import pytest
 
-from account_helpers import (PASSWORD, PASSWORD2, Browser, SmtpSink, account_row, db_query,
-                             free_port, make_barrier, register, register_confirmed, smtp_server,
-                             smtp_sink, snapshot, start_account_server, unique_email, wait_until)
+import stored
+from account_helpers import (PASSWORD, PASSWORD2, Browser, SmtpSink, account_row, free_port,
+                             make_barrier, register, register_confirmed, smtp_server, smtp_sink,
+                             snapshot, start_account_server, unique_email, wait_until)
 from conftest import catalog, run_cli
 
 _ = (smtp_server, smtp_sink)  # fixtures used by name
@@ -34,8 +35,8 @@ DELIVERY_TIMEOUT_S = 30.0
 
 
 @pytest.fixture(scope="module")
-def barrier(smtp_server):
-    return make_barrier(smtp_server)
+def barrier(smtp_server, smtp_sink):
+    return make_barrier(smtp_server, smtp_sink)
 
 
 def assert_json_error(r, status: int | tuple, field: str | None = None) -> dict:
@@ -302,8 +303,9 @@ def test_register_form_bad_input_shows_localised_errors(smtp_server, barrier):
 # --------------------------------------------------------------------------
 
 
-def queue_rows(srv, address: str) -> list:
-    return db_query(srv, "SELECT * FROM mail_queue WHERE mail_to = ? ORDER BY id", (address,))
+def queue_rows(srv, address: str) -> list[dict]:
+    """The stored outbox rows of mails to `address`, oldest first."""
+    return stored.rows(srv, "mail_queue", mail_to=address)
 
 
 def test_smtp_down_mail_waits_then_is_delivered(make_server):
@@ -321,7 +323,8 @@ def test_smtp_down_mail_waits_then_is_delivered(make_server):
         rows = [queue_rows(srv, a) for a in addresses]
         return all(len(rs) == 1 and rs[0]["attempts"] >= 1 for rs in rows) and rows
 
-    rows = wait_until(failed_once, DELIVERY_TIMEOUT_S, "a failed first attempt for each mail")
+    rows = wait_until(failed_once, DELIVERY_TIMEOUT_S, "a failed first attempt for each mail",
+                      interval=0.2)
     for (row,) in rows:
         assert row["state"] == "pending", dict(row)
         assert row["last_error"], dict(row)
@@ -333,7 +336,7 @@ def test_smtp_down_mail_waits_then_is_delivered(make_server):
     try:
         mails = [sink.wait_for(a, timeout=DELIVERY_TIMEOUT_S) for a in addresses]
         for a in addresses:
-            wait_until(lambda: queue_rows(srv, a)[0]["state"] == "sent", 10, "state sent")
+            wait_until(lambda: queue_rows(srv, a)[0]["state"] == "sent", 10, "state sent", interval=0.2)
             (row,) = queue_rows(srv, a)
             assert row["attempts"] >= 2 and row["sent_at"] is not None, dict(row)
         # Nothing lost, nothing twice, and the link still works.
@@ -357,7 +360,7 @@ def failing(bin_path, tmp_path_factory):
     address = unique_email("lost")
     assert register(Browser(srv), address).status == 202
     wait_until(lambda: [r for r in queue_rows(srv, address) if r["state"] == "failed"],
-               DELIVERY_TIMEOUT_S, "the mail to be failed")
+               DELIVERY_TIMEOUT_S, "the mail to be failed", interval=0.2)
     yield srv, address
     srv.assert_clean_exit()
 

@@ -19,9 +19,10 @@ import urllib.parse
 
 import pytest
 
+import stored
+from stored import sqlite_files_only
 from account_helpers import (PASSWORD, PASSWORD2, PASSWORD3, Browser, MaildirBox, account_row,
-                             all_db_text, columns_containing, create_user, db_execute, db_query,
-                             make_barrier, raw_db_bytes, register, register_confirmed, smtp_server,
+                             create_user, make_barrier, register, register_confirmed, smtp_server,
                              smtp_sink, snapshot, start_account_server, unique_email, wait_account)
 from conftest import catalog, create_token
 
@@ -43,8 +44,8 @@ def comparable(r) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def barrier(smtp_server):
-    return make_barrier(smtp_server)
+def barrier(smtp_server, smtp_sink):
+    return make_barrier(smtp_server, smtp_sink)
 
 
 @pytest.fixture
@@ -352,42 +353,66 @@ def test_resent_link_confirms_the_owner_not_the_squatter(smtp_server, smtp_sink)
     assert me["confirmed"] is True and me["display_name"] == "Owner" and me["edition"] == "en", me
 
 
-def expire_tokens(srv, address: str, purpose: str) -> None:
-    account_id = account_row(srv, address)["id"]
-    past = int(time.time() * 1000) - 3_600_000  # an hour ago: clear of clock jitter
-    n = db_execute(srv, "UPDATE account_tokens SET expires_at = ? WHERE account_id = ? AND purpose = ?",
-                   (past, account_id, purpose))
-    assert n >= 1
+HOUR_S = 3600.0
 
 
-def test_expired_confirm_token_rejected(smtp_server, smtp_sink):
-    srv = smtp_server
-    address = unique_email("expired")
+@pytest.fixture(scope="module")
+def clock_server(bin_path, tmp_path_factory, smtp_sink):
+    """A server on the test clock (testing.clock_file), so links expire by
+    moving its time forward; its own, since that time is every test's.
+    Confirmation links last 48 h, reset links 2 h (the defaults)."""
+    srv = start_account_server(tmp_path_factory.mktemp("clock"),
+                               {"DEPESCHE_MAIL_SMTP_URL": smtp_sink.url}, test_clock=True)
+    yield srv
+    srv.assert_clean_exit()
+
+
+def test_expired_confirm_token_rejected(clock_server, smtp_sink):
+    srv = clock_server
+    in_time, late = unique_email("intime"), unique_email("expired")
     b = Browser(srv)
-    assert register(b, address, edition="en").status == 202
-    m = smtp_sink.wait_for(address)
-    expire_tokens(srv, address, "confirm")
+    for address in (in_time, late):
+        assert register(b, address, edition="en").status == 202
+    m_in_time, m = smtp_sink.wait_for(in_time), smtp_sink.wait_for(late)
+    # Just inside the 48 hours, a link works ...
+    srv.advance_clock(47 * HOUR_S)
+    r = b.api("POST", "/api/v1/auth/confirm", {"token": m_in_time.token("/account/confirm")},
+              csrf=False)
+    assert r.status == 200, r
+    # ... past them it does not, by API or page, and the account stays unconfirmed.
+    srv.advance_clock(2 * HOUR_S)
     r = b.api("POST", "/api/v1/auth/confirm", {"token": m.token("/account/confirm")}, csrf=False)
     assert r.status == 400, r
     r = b.get(path_of(m.link("/account/confirm")))
     assert r.status == 400
     assert catalog("en")["link_failed_message"] in html.unescape(r.text)
-    assert account_row(srv, address)["confirmed_at"] is None
+    r = Browser(srv).login(late, PASSWORD)
+    assert r.status == 200 and r.json()["account"]["confirmed"] is False, r
+    assert account_row(srv, late)["confirmed_at"] is None
+    assert account_row(srv, in_time)["confirmed_at"] is not None
 
 
-def test_expired_reset_token_rejected(smtp_server, smtp_sink):
-    srv = smtp_server
-    address = unique_email("expreset")
-    register_confirmed(srv, smtp_sink, address)
-    b = Browser(srv)
-    assert b.api("POST", "/api/v1/auth/reset-request", {"email": address}, csrf=False).status == 202
-    m = smtp_sink.wait_for(address, subject_contains=catalog("en")["mail_reset_subject"])
-    expire_tokens(srv, address, "reset")
-    r = b.api("POST", "/api/v1/auth/reset", {"token": m.token("/account/reset"), "password": PASSWORD2},
-              csrf=False)
+def test_expired_reset_token_rejected(clock_server, smtp_sink):
+    srv = clock_server
+    in_time, late = unique_email("resetintime"), unique_email("expreset")
+    for address in (in_time, late):
+        register_confirmed(srv, smtp_sink, address)
+        assert Browser(srv).api("POST", "/api/v1/auth/reset-request", {"email": address},
+                                csrf=False).status == 202
+    subject = catalog("en")["mail_reset_subject"]
+    m_in_time = smtp_sink.wait_for(in_time, subject_contains=subject)
+    m = smtp_sink.wait_for(late, subject_contains=subject)
+    srv.advance_clock(1.75 * HOUR_S)  # inside the 2 hours
+    r = Browser(srv).api("POST", "/api/v1/auth/reset", {"token": m_in_time.token("/account/reset"),
+                                                        "password": PASSWORD2}, csrf=False)
+    assert r.status == 200, r
+    assert Browser(srv).login(in_time, PASSWORD2).status == 200
+    srv.advance_clock(0.5 * HOUR_S)  # past them
+    r = Browser(srv).api("POST", "/api/v1/auth/reset", {"token": m.token("/account/reset"),
+                                                        "password": PASSWORD2}, csrf=False)
     assert r.status == 400, r
-    assert Browser(srv).login(address, PASSWORD).status == 200
-    assert Browser(srv).login(address, PASSWORD2).status == 401
+    assert Browser(srv).login(late, PASSWORD).status == 200
+    assert Browser(srv).login(late, PASSWORD2).status == 401
 
 
 # --------------------------------------------------------------------------
@@ -508,9 +533,8 @@ def test_reset_request_rate_limited(limits_server):
     # Only two links were mailed to the address.
     box = MaildirBox(srv.data_dir)
     box.wait_for(address, count=2)
-    assert db_query(srv, "SELECT count(*) AS n FROM account_tokens t JOIN accounts a "
-                         "ON a.id = t.account_id WHERE a.email = ? AND purpose = 'reset'",
-                    (address,))[0]["n"] == 2
+    account_id = account_row(srv, address)["id"]
+    assert stored.count(srv, "account_tokens", account_id=account_id, purpose="reset") == 2
 
 
 def test_resend_rate_limited_per_address(limits_server):
@@ -663,8 +687,7 @@ def test_session_invalid_after_logout(smtp_server, victim):
     assert replay.get("/api/v1/me/export").status == 401
     r = replay.get("/account/settings")
     assert r.status == 303 and r.header("location").startswith("/account/login")
-    assert db_query(srv, "SELECT count(*) AS n FROM sessions WHERE account_id = ?",
-                    (account_id,))[0]["n"] == 0
+    assert stored.count(srv, "sessions", account_id=account_id) == 0
 
 
 def test_session_invalid_after_password_change(smtp_server, victim):
@@ -689,7 +712,10 @@ def test_session_invalid_after_password_change(smtp_server, victim):
 # --------------------------------------------------------------------------
 
 
-def test_no_password_or_session_secret_in_the_database(smtp_server, smtp_sink):
+@pytest.fixture(scope="module")
+def account_secrets(smtp_server, smtp_sink) -> dict:
+    """An account that registered, reset its password and logged in twice:
+    every secret it was given or chose, by name."""
     srv = smtp_server
     address = unique_email("atrest")
     first_password = "Atrest-" + secrets.token_urlsafe(12)
@@ -703,29 +729,53 @@ def test_no_password_or_session_secret_in_the_database(smtp_server, smtp_sink):
                                                 "password": second_password}, csrf=False).status == 200
     b2 = Browser(srv)
     assert b2.login(address, second_password).status == 200
-    session_2 = b2.session
+    return {"address": address, "first password": first_password,
+            "second password": second_password, "old session id": session_1,
+            "session id": b2.session, "csrf token": csrf}
 
-    raw = raw_db_bytes(srv)
-    text = all_db_text(srv)
-    for name, secret in (("first password", first_password), ("second password", second_password),
-                         ("old session id", session_1), ("session id", session_2),
-                         ("csrf token", csrf)):
-        assert secret.encode() not in raw, f"{name} in clear in the SQLite files"
-        assert secret not in text, f"{name} in clear in a table"
+
+SECRET_NAMES = ("first password", "second password", "old session id", "session id", "csrf token")
+
+
+def test_no_password_or_session_secret_in_the_store(smtp_server, account_secrets):
+    srv = smtp_server
+    d = stored.dump(srv)
+    text = stored.stored_text(srv)
+    assert account_secrets["address"] in text, "the search does not see the account's row"
+    for name in SECRET_NAMES:
+        assert account_secrets[name] not in text, (
+            f"{name} in clear in {stored.columns_containing(srv, account_secrets[name])}")
 
     # Pending registrations keep their password hashed too (account_tokens).
-    for row in db_query(srv, "SELECT password_hash FROM account_tokens WHERE password_hash != ''"):
-        assert row["password_hash"].startswith("$argon2id$"), row["password_hash"][:20]
+    for row in d["account_tokens"]:
+        if row["password_hash"]:
+            assert row["password_hash"].startswith("$argon2id$"), row["password_hash"][:20]
 
-    h = account_row(srv, address)["password_hash"]
+    (own,) = [a for a in d["accounts"] if a["email"] == account_secrets["address"]]
+    h = own["password_hash"]
     m_ = re.fullmatch(r"\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+", h)
     assert m_, h
     assert int(m_.group(1)) >= 19456 and int(m_.group(2)) >= 2, h
-    for row in db_query(srv, "SELECT password_hash FROM accounts WHERE password_hash != ''"):
-        assert row["password_hash"].startswith("$argon2id$"), row["password_hash"][:20]
+    hashes = [a["password_hash"] for a in d["accounts"] if a["password_hash"]]
+    assert hashes
+    for h in hashes:
+        assert h.startswith("$argon2id$"), h[:20]
 
 
-def test_no_mailed_token_in_the_database(smtp_server, smtp_sink):
+@sqlite_files_only
+def test_no_password_or_session_secret_in_the_sqlite_files(smtp_server, account_secrets):
+    """Nor in what the SQLite files hold beyond the rows: free pages, old
+    WAL frames (secure_delete is on)."""
+    raw = stored.sqlite_file_bytes(smtp_server)
+    assert account_secrets["address"].encode() in raw, "the search does not see the account's row"
+    for name in SECRET_NAMES:
+        assert account_secrets[name].encode() not in raw, f"{name} in clear in the SQLite files"
+
+
+@pytest.fixture(scope="module")
+def mailed_tokens(smtp_server, smtp_sink) -> dict:
+    """A used confirmation token and a pending reset token, by name, and
+    the address they were mailed to."""
     srv = smtp_server
     address = unique_email("tokrest")
     b = Browser(srv)
@@ -735,12 +785,24 @@ def test_no_mailed_token_in_the_database(smtp_server, smtp_sink):
     b.api("POST", "/api/v1/auth/reset-request", {"email": address}, csrf=False)
     reset = smtp_sink.wait_for(address, subject_contains=catalog("en")["mail_reset_subject"]
                                ).token("/account/reset")  # pending, unused
-    raw = raw_db_bytes(srv)
-    text = all_db_text(srv)
-    leaks = {name: columns_containing(srv, t) or ["(raw file only)"]
-             for name, t in (("confirmation token", confirm), ("reset token", reset))
-             if t.encode() in raw or t in text}
-    assert not leaks, f"in clear in depesche.db: {leaks}"
+    return {"address": address, "confirmation token": confirm, "reset token": reset}
+
+
+def test_no_mailed_token_in_the_store(smtp_server, mailed_tokens):
+    srv = smtp_server
+    text = stored.stored_text(srv)
+    assert mailed_tokens["address"] in text, "the search does not see the account's row"
+    leaks = {name: stored.columns_containing(srv, t) for name, t in mailed_tokens.items()
+             if name != "address" and t in text}
+    assert not leaks, f"in clear in the store: {leaks}"
+
+
+@sqlite_files_only
+def test_no_mailed_token_in_the_sqlite_files(smtp_server, mailed_tokens):
+    raw = stored.sqlite_file_bytes(smtp_server)
+    assert mailed_tokens["address"].encode() in raw, "the search does not see the account's row"
+    leaks = [name for name, t in mailed_tokens.items() if name != "address" and t.encode() in raw]
+    assert not leaks, f"in clear in the SQLite files: {leaks}"
 
 
 # --------------------------------------------------------------------------
@@ -877,15 +939,19 @@ def test_roles_admin_changes_others_never_own(smtp_server, smtp_sink):
     def set_role(b, target, role, **kw):
         return b.api("POST", f"/api/v1/users/{target}/role", {"role": role}, **kw)
 
+    def role_of(b) -> str:
+        r = b.me()
+        assert r.status == 200, r
+        return r.json()["role"]
+
     # Without the CSRF header: refused, unchanged.
     assert set_role(admin, reader_id, "moderator", csrf=False).status == 403
-    assert account_row(srv, reader_address)["role"] == "reader"
+    assert role_of(reader) == "reader"
 
     r = set_role(admin, reader_id, "moderator")
     assert r.status == 200, r
     assert r.json()["role"] == "moderator"
-    assert account_row(srv, reader_address)["role"] == "moderator"
-    assert reader.me().json()["role"] == "moderator"
+    assert role_of(reader) == "moderator"
 
     # Not for readers (or moderators), not on themselves, not for admins on themselves.
     r = set_role(reader, admin_id, "reader")
@@ -893,14 +959,14 @@ def test_roles_admin_changes_others_never_own(smtp_server, smtp_sink):
     assert set_role(reader, reader_id, "admin").status == 403
     r = set_role(admin, admin_id, "reader")
     assert r.status == 403, r
-    assert account_row(srv, admin_address)["role"] == "admin"
-    assert account_row(srv, reader_address)["role"] == "moderator"
+    assert role_of(admin) == "admin"
+    assert role_of(reader) == "moderator"
 
     # Bad input.
     assert set_role(admin, reader_id, "overlord").status == 400
     assert set_role(admin, 987654321, "editor").status == 404
     assert set_role(admin, "abc", "editor").status == 404
-    assert account_row(srv, reader_address)["role"] == "moderator"
+    assert role_of(reader) == "moderator"
 
     # Anonymous and editor tokens cannot; an admin token can.
     assert Browser(srv).api("POST", f"/api/v1/users/{reader_id}/role", {"role": "admin"},
@@ -913,7 +979,10 @@ def test_roles_admin_changes_others_never_own(smtp_server, smtp_sink):
     r = srv.request("POST", f"/api/v1/users/{reader_id}/role", json_body={"role": "editor"},
                     token=admin_token)
     assert r.status == 200, r
+    assert role_of(reader) == "editor"
+    # ... and so it is stored.
     assert account_row(srv, reader_address)["role"] == "editor"
+    assert account_row(srv, admin_address)["role"] == "admin"
 
 
 # --------------------------------------------------------------------------

@@ -4,7 +4,7 @@ server (aiosmtpd) and with the maildir outbox; password reset, password and
 address changes, deletion and export.
 
 What is asserted is what a reader sees (status, pages in the edition's
-language, mails) and what is stored (the SQLite file)."""
+language, mails) and what is stored (through `depesche store dump`)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import urllib.parse
 
 import pytest
 
+import stored
 from account_helpers import (PASSWORD, PASSWORD2, PASSWORD3, Browser, MaildirBox, account_row,
-                             columns_containing, db_query, register, register_confirmed,
-                             smtp_server, smtp_sink, start_account_server, unique_email,
-                             wait_account)
+                             register, register_confirmed, smtp_server, smtp_sink,
+                             start_account_server, unique_email, wait_account)
 from conftest import EDITIONS, api_list_all, catalog
 
 _ = (smtp_server, smtp_sink)  # fixtures used by name
@@ -183,8 +183,8 @@ def test_api_journey_with_maildir_outbox(maildir_server):
     assert b.login(address, PASSWORD).status == 200
     me = b.me().json()
     assert (me["confirmed"], me["may_post"]) == (True, True)
-    state = db_query(srv, "SELECT state, attempts FROM mail_queue WHERE mail_to = ?", (address,))
-    assert [tuple(s) for s in state] == [("sent", 1)]
+    state = stored.rows(srv, "mail_queue", mail_to=address)
+    assert [(s["state"], s["attempts"]) for s in state] == [("sent", 1)]
 
 
 def test_unconfirmed_account_logs_in_but_may_not_post(smtp_server, smtp_sink, demo_articles):
@@ -273,8 +273,7 @@ def test_html_journey(smtp_server, smtp_sink, demo_articles, ed):
     assert r.header("location") == f"/{ed}/"
     assert any(c.startswith("depesche_session=;") and "Max-Age=0" in c
                for c in r.headers_named("set-cookie")), r.header_list
-    assert db_query(srv, "SELECT count(*) AS n FROM sessions WHERE account_id = ?",
-                    (account_id,))[0]["n"] == 0
+    assert stored.count(srv, "sessions", account_id=account_id) == 0
     stale = Browser(srv)
     stale.cookies["depesche_session"] = session
     assert stale.me().status == 401
@@ -449,13 +448,13 @@ def test_delete_account_scrubs_the_row_and_ends_sessions(smtp_server, smtp_sink)
 
     r = b.api("POST", "/api/v1/me/delete", {"password": PASSWORD})
     assert r.status == 204, r
-    row = db_query(srv, "SELECT * FROM accounts WHERE id = ?", (account_id,))[0]
+    d = stored.dump(srv, "accounts", "sessions")
+    (row,) = [a for a in d["accounts"] if a["id"] == account_id]
     assert row["email"] in (None, "")
     assert "Erika" not in row["display_name"]
     assert not row["password_hash"].startswith("$argon2")
     assert row["deleted_at"] is not None
-    assert db_query(srv, "SELECT count(*) AS n FROM sessions WHERE account_id = ?",
-                    (account_id,))[0]["n"] == 0
+    assert [s for s in d["sessions"] if s["account_id"] == account_id] == []
     assert b.me().status == 401 and other.me().status == 401
     assert Browser(srv).login(address, PASSWORD).status == 401
 
@@ -465,8 +464,8 @@ def test_delete_account_leaves_no_address_or_name_in_the_store(smtp_server, smtp
     address = unique_email("forgetme")
     b = register_confirmed(srv, smtp_sink, address, name="Zebulon Forgetme")
     assert b.api("POST", "/api/v1/me/delete", {"password": PASSWORD}).status == 204
-    assert columns_containing(srv, address) == []
-    assert columns_containing(srv, "Zebulon Forgetme") == []
+    assert stored.columns_containing(srv, address) == []
+    assert stored.columns_containing(srv, "Zebulon Forgetme") == []
 
 
 def test_export_returns_the_account_as_json(smtp_server, smtp_sink):

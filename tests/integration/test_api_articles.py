@@ -7,10 +7,10 @@ from __future__ import annotations
 import html
 import json
 import re
-import sqlite3
 
 import pytest
 
+import stored
 from conftest import EDITIONS, api_list_all, create_token, parse_raw_response, revoke_token, urlencode
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
@@ -215,13 +215,11 @@ def test_create_get_publish_and_read_on_the_page(server, editor_token):
     assert again.status == 200
     assert again.json()["published_at"] == published["published_at"]
 
-    # Stored state, straight from the database.
-    con = sqlite3.connect(server.data_dir / "depesche.db")
-    try:
-        row = con.execute("SELECT headline, status, slug, edition FROM articles WHERE id = ?", (created["id"],)).fetchone()
-    finally:
-        con.close()
-    assert row == ("Harbour reopens after strike", "published", "harbour-reopens-after-strike", "en")
+    # Stored state, from the store dump.
+    row = stored.one_row(server, "articles", id=created["id"])
+    assert (row["headline"], row["status"], row["slug"], row["edition"]) == (
+        "Harbour reopens after strike", "published", "harbour-reopens-after-strike", "en")
+    assert row["published_at"] is not None
 
 
 def test_slug_is_derived_from_the_headline(server, editor_token):
@@ -321,11 +319,9 @@ WRITES = [
 
 
 def article_snapshot(server) -> dict:
-    con = sqlite3.connect(server.data_dir / "depesche.db")
-    try:
-        return {row[0]: row[1:] for row in con.execute("SELECT id, version, headline, status FROM articles")}
-    finally:
-        con.close()
+    """Every stored article (any edition, drafts too): id -> (version, headline, status)."""
+    return {r["id"]: (r["version"], r["headline"], r["status"])
+            for r in stored.rows(server, "articles")}
 
 
 @pytest.mark.parametrize("method,path,body", WRITES)

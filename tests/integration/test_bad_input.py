@@ -2,16 +2,17 @@
 nothing that is stored, and leaves the server serving.
 
 State is checked from outside: the editor's view of all articles through the
-API, and the SQLite file itself, must be identical before and after."""
+API, and every stored row of the article tables (`depesche store dump`),
+must be identical before and after."""
 
 from __future__ import annotations
 
 import json
 import socket
-import sqlite3
 
 import pytest
 
+import stored
 from conftest import EDITIONS, parse_raw_response, split_raw_responses
 
 MIB = 1024 * 1024
@@ -34,16 +35,10 @@ def target(server, editor_token):
     return server.get(f"/api/v1/articles/{a['id']}", token=editor_token).json()
 
 
-def db_state(server) -> dict:
-    con = sqlite3.connect(server.data_dir / "depesche.db")
-    try:
-        out = {}
-        for table, order in (("articles", "id"), ("sections", "id"), ("article_tags", "article_id, tag"),
-                             ("article_related", "article_id, related_id"), ("article_revisions", "id")):
-            out[table] = con.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
-        return out
-    finally:
-        con.close()
+def stored_state(server) -> dict:
+    """Every stored row of the article tables, from the store dump."""
+    return stored.dump(server, "articles", "sections", "article_tags", "article_related",
+                       "article_revisions")
 
 
 def api_state(server, token) -> dict:
@@ -59,13 +54,13 @@ def api_state(server, token) -> dict:
 def unchanged(server, editor_token, target):
     """Asserts after the test that nothing stored changed and the server
     still answers."""
-    before_db = db_state(server)
+    before_db = stored_state(server)
     before_api = api_state(server, editor_token)
     before_page = server.get("/en/articles/target-article")
     yield
     assert server.proc.poll() is None, f"the server died:\n{server.output()}"
     assert server.get("/healthz").status == 200
-    assert db_state(server) == before_db, "a rejected request changed stored data"
+    assert stored_state(server) == before_db, "a rejected request changed stored data"
     assert api_state(server, editor_token) == before_api
     after_page = server.get("/en/articles/target-article")
     assert after_page.status == before_page.status == 200

@@ -4,8 +4,8 @@ browser without JavaScript: an editor logs in through the login form
 deletes entries through its forms, with the CSRF token taken from the page.
 
 Every change is checked from outside, in the JSON API
-(GET /api/v1/tickers/{id}/entries) and in the SQLite file's ticker_entries
-table. Refusals (reader role, anonymous visitor, missing CSRF token, foreign
+(GET /api/v1/tickers/{id}/entries) and in the stored ticker_entries rows
+(`depesche store dump`). Refusals (reader role, anonymous visitor, missing CSRF token, foreign
 Origin, invalid input, unknown ticker or entry, an oversized form) must store
 nothing; invalid input gives a 4xx console page in the edition's language
 with the typed text kept in the form. A 20,000-character entry, Cyrillic or
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import html
 import re
-import sqlite3
 
 import pytest
 
+import stored
 from account_helpers import PASSWORD, Browser, create_user, start_account_server, unique_email
 from conftest import catalog
 
@@ -88,17 +88,13 @@ def reader(server) -> Browser:
     return logged_in(server, "reader")
 
 
-def db_entries(srv) -> list[dict]:
-    con = sqlite3.connect(srv.data_dir / "depesche.db", timeout=10)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute("SELECT * FROM ticker_entries ORDER BY id")]
-    finally:
-        con.close()
+def stored_entries(srv) -> list[dict]:
+    """Every stored ticker entry, by id, from the store dump."""
+    return stored.rows(srv, "ticker_entries")
 
 
-def db_entry(srv, entry_id: int) -> dict | None:
-    return next((e for e in db_entries(srv) if e["id"] == entry_id), None)
+def stored_entry(srv, entry_id: int) -> dict | None:
+    return stored.one_row(srv, "ticker_entries", id=entry_id)
 
 
 def api_entries(srv, ticker: str) -> list[dict]:
@@ -114,9 +110,9 @@ def api_entry(srv, ticker: str, entry_id: int) -> dict | None:
 @pytest.fixture
 def unchanged(server):
     """Asserts that the test stored nothing in ticker_entries."""
-    before = db_entries(server)
+    before = stored_entries(server)
     yield
-    assert db_entries(server) == before
+    assert stored_entries(server) == before
     server.assert_alive()
 
 
@@ -208,7 +204,7 @@ def test_editor_posts_edits_pins_unpins_and_deletes(server, editor):
     assert e["breaking"] is True and e["pinned"] is False
     assert "<strong>alles ruhig</strong>" in e["body_html"]
     assert api_entries(server, ticker)[0]["id"] == e["id"], "not the newest entry"
-    row = db_entry(server, e["id"])
+    row = stored_entry(server, e["id"])
     assert row["ticker"] == ticker and row["body"] == body and row["title"] == "Lage an der Brücke"
     assert row["breaking"] == 1 and row["pinned"] == 0 and row["image_url"] is None
     r = editor.get(r.header("location"))
@@ -222,7 +218,7 @@ def test_editor_posts_edits_pins_unpins_and_deletes(server, editor):
     assert r.header("location") == f"/admin/tickers/{ticker}?done=saved#entry-{e['id']}"
     got = api_entry(server, ticker, e["id"])
     assert (got["title"], got["body"], got["breaking"], got["pinned"]) == ("Brücke frei", body2, False, False)
-    row = db_entry(server, e["id"])
+    row = stored_entry(server, e["id"])
     assert (row["title"], row["body"], row["breaking"], row["pinned"]) == ("Brücke frei", body2, 0, 0)
     page, _ = open_console(editor, ticker)
     item = entry_item(page, e["id"])
@@ -232,7 +228,7 @@ def test_editor_posts_edits_pins_unpins_and_deletes(server, editor):
     r = post_change(editor, ticker, e["id"], {"op": "pin"})
     assert r.status == 303, r
     assert api_entry(server, ticker, e["id"])["pinned"] is True
-    assert db_entry(server, e["id"])["pinned"] == 1
+    assert stored_entry(server, e["id"])["pinned"] == 1
     pinned = server.get(f"/api/v1/tickers/{ticker}/pinned").json()
     pinned = pinned["items"] if isinstance(pinned, dict) else pinned
     assert e["id"] in [p["id"] for p in pinned]
@@ -241,7 +237,7 @@ def test_editor_posts_edits_pins_unpins_and_deletes(server, editor):
     r = post_change(editor, ticker, e["id"], {"op": "unpin"})
     assert r.status == 303, r
     assert api_entry(server, ticker, e["id"])["pinned"] is False
-    assert db_entry(server, e["id"])["pinned"] == 0
+    assert stored_entry(server, e["id"])["pinned"] == 0
     assert api_entry(server, ticker, e["id"])["body"] == body2, "pinning changed the text"
 
     # Delete.
@@ -250,7 +246,7 @@ def test_editor_posts_edits_pins_unpins_and_deletes(server, editor):
     assert r.header("location") == f"/admin/tickers/{ticker}?done=deleted"
     assert api_entry(server, ticker, e["id"]) is None
     assert server.get(f"/api/v1/tickers/{ticker}/entries/{e['id']}").status == 404
-    assert db_entry(server, e["id"]) is None
+    assert stored_entry(server, e["id"]) is None
     r = editor.get(r.header("location"))
     assert html.escape(cat["console_deleted"], quote=False) in r.text
     assert f'<li id="entry-{e["id"]}">' not in r.text
@@ -268,7 +264,7 @@ def test_entry_with_image_and_article_link(server, editor):
     assert e["image"]["url"] == "/media/harbour.jpg"
     assert e["image"]["caption"] == "The harbour at dawn" and e["image"]["credit"] == "A. Photographer"
     assert e["article_id"] == article["id"] and e["pinned"] is True
-    row = db_entry(server, e["id"])
+    row = stored_entry(server, e["id"])
     assert (row["image_url"], row["image_width"], row["image_height"]) == ("/media/harbour.jpg", 0, 0)
     # The console stores no size; the public page must not draw the image 0×0.
     page = server.get("/en/ticker").text
@@ -346,7 +342,7 @@ def test_entry_of_20000_characters_is_accepted(server, editor, char):
     e = newest_by_body(server, "ru", body)
     assert len(e["body"]) == 20_000 and e["title"] == char * 200
     assert e["image"]["caption"] == char * 400 and e["image"]["credit"] == char * 200
-    row = db_entry(server, e["id"])
+    row = stored_entry(server, e["id"])
     assert row["body"] == body
     assert post_change(editor, "ru", e["id"], {"op": "delete"}).status == 303
 
@@ -358,7 +354,7 @@ def test_editing_to_20000_cyrillic_characters_is_accepted(server, editor):
     r = post_change(editor, "ru", e["id"], {"op": "update", "body": body, "title": "Длинно"})
     assert r.status == 303, r
     assert api_entry(server, "ru", e["id"])["body"] == body
-    assert db_entry(server, e["id"])["body"] == body
+    assert stored_entry(server, e["id"])["body"] == body
     assert post_change(editor, "ru", e["id"], {"op": "delete"}).status == 303
 
 

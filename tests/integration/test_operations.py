@@ -8,12 +8,13 @@ import json
 import re
 import signal
 import socket
-import sqlite3
 import time
 import uuid
 
 import pytest
 
+import stored
+from stored import sqlite_files_only
 from conftest import (
     ServerProcess,
     create_token,
@@ -270,44 +271,125 @@ def test_two_servers_on_port_zero_get_different_ports(server, make_server):
 # --------------------------------------------------------------------------
 
 
-def schema_rows(db_path):
-    con = sqlite3.connect(db_path)
-    try:
-        return con.execute("SELECT version, applied_at FROM schema_migrations ORDER BY version").fetchall()
-    finally:
-        con.close()
+def schema_rows(data_dir) -> list[tuple[int, int]]:
+    return [(r["version"], r["applied_at"]) for r in stored.rows(data_dir, "schema_migrations")]
 
 
 def test_migrate_on_a_fresh_dir_and_again(tmp_path, bin_path):
     data = tmp_path / "fresh"  # does not exist yet
     first = run_cli(["migrate"], data)
     assert first.returncode == 0, first.stderr
-    db = data / "depesche.db"
-    assert db.is_file()
-    rows = schema_rows(db)
+    rows = schema_rows(data)
     assert rows and [v for v, _ in rows] == list(range(1, len(rows) + 1))
 
     # State written between runs survives the second migrate untouched.
     create_token(data, "survivor", "editor")
     second = run_cli(["migrate"], data)
     assert second.returncode == 0, second.stderr
-    assert schema_rows(db) == rows, "a second migrate must not re-apply migrations"
+    assert schema_rows(data) == rows, "a second migrate must not re-apply migrations"
     listed = run_cli(["token", "list"], data)
     assert listed.returncode == 0 and "survivor" in listed.stdout
+
+
+@sqlite_files_only
+def test_migrate_creates_the_sqlite_file_in_the_data_dir(tmp_path, bin_path):
+    data = tmp_path / "fresh"
+    assert run_cli(["migrate"], data).returncode == 0
+    assert stored.sqlite_db_file(data).is_file()
 
 
 def test_demo_is_idempotent(tmp_path, bin_path):
     data = tmp_path / "d"
     assert run_cli(["demo"], data).returncode == 0
-    con = sqlite3.connect(data / "depesche.db")
-    n1 = con.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
-    con.close()
-    assert n1 >= 3
+    first = stored.dump(data, "articles", "sections", "live_blogs", "ticker_entries")
+    assert len(first["articles"]) >= 3
     assert run_cli(["demo"], data).returncode == 0
-    con = sqlite3.connect(data / "depesche.db")
-    n2 = con.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
-    con.close()
-    assert n2 == n1
+    again = stored.dump(data, "articles", "sections", "live_blogs", "ticker_entries")
+    assert {t: len(r) for t, r in again.items()} == {t: len(r) for t, r in first.items()}
+    assert again == first, "a second demo changed the sample content"
+
+
+# --------------------------------------------------------------------------
+# depesche store dump
+# --------------------------------------------------------------------------
+
+
+def dump_lines(proc) -> list[dict]:
+    return [json.loads(l) for l in proc.stdout.splitlines()]
+
+
+def test_store_dump_prints_every_row_as_json_lines(tmp_path, bin_path):
+    data = tmp_path / "dump"  # a first run: its migrations are logged, on stderr
+    proc = run_cli(["store", "dump"], data)
+    assert proc.returncode == 0, proc.stderr
+    assert "schema migrated" in proc.stderr
+    recs = dump_lines(proc)  # stdout is the dump and nothing else
+    assert recs and all(set(r) == {"table", "row"} for r in recs)
+    tables = run_cli(["store", "tables"], data)
+    assert tables.returncode == 0, tables.stderr
+    names = tables.stdout.split()
+    assert names == sorted(names) and {"accounts", "articles", "schema_migrations"} <= set(names)
+    assert {r["table"] for r in recs} <= set(names)
+    assert "schema_migrations" in {r["table"] for r in recs}
+
+    secret = create_token(data, "dumped", "editor")
+    proc = run_cli(["store", "dump", "--table", "api_tokens"], data)
+    assert proc.returncode == 0, proc.stderr
+    (rec,) = dump_lines(proc)
+    row = rec["row"]
+    assert rec["table"] == "api_tokens" and row["name"] == "dumped" and row["role"] == "editor"
+    assert isinstance(row["created_at"], int) and row["revoked_at"] is None
+    assert secret not in proc.stdout, "a token is stored (and dumped) only as its hash"
+    # Tables in the order asked for.
+    proc = run_cli(["store", "dump", "--table", "schema_migrations", "--table", "api_tokens"], data)
+    assert [r["table"] for r in dump_lines(proc)][-1] == "api_tokens"
+    assert [r["table"] for r in dump_lines(proc)][0] == "schema_migrations"
+
+
+def test_store_dump_refuses_unknown_tables_and_writes_nothing(server):
+    before = run_cli(["store", "dump"], server.data_dir)
+    assert before.returncode == 0, before.stderr
+    for bad in ("no_such_table", "articles; DROP TABLE articles", "sqlite_sequence"):
+        proc = run_cli(["store", "dump", "--table", "articles", "--table", bad], server.data_dir)
+        assert proc.returncode == 1, (bad, proc.stdout[:300])
+        assert proc.stdout == "", "rows printed before the unknown table was noticed"
+        assert "no table named" in proc.stderr
+    # Beside a running server, and it changed nothing.
+    assert run_cli(["store", "dump"], server.data_dir).stdout == before.stdout
+    assert server.get("/api/v1/articles?edition=en").status == 200
+
+
+# --------------------------------------------------------------------------
+# The test clock (testing.clock_file; tests only)
+# --------------------------------------------------------------------------
+
+
+def test_the_test_clock_moves_the_servers_time(make_server):
+    srv = make_server(test_clock=True)
+    token = create_token(srv.data_dir, "clock-editor", "editor")
+    assert any(r.get("msg", "").startswith("test clock on") for r in srv.log_records()), \
+        "a server on the test clock must say so"
+
+    def created_year() -> int:
+        r = srv.request("POST", "/api/v1/articles", token=token,
+                        json_body={"edition": "en", "section": "politics", "headline": "When?",
+                                   "slug": f"when-{uuid.uuid4().hex[:8]}"})
+        assert r.status == 201, r
+        return int(r.json()["updated_at"][:4])
+
+    now_year = time.gmtime().tm_year
+    assert created_year() in (now_year, now_year + 1)  # offset 0 (and a New Year's Eve run)
+    srv.advance_clock(3 * 366 * 86400)
+    assert created_year() in (now_year + 3, now_year + 4)
+
+
+def test_the_test_clock_is_off_by_default(server, editor_token):
+    assert not any(r.get("msg", "").startswith("test clock on") for r in server.log_records())
+    r = server.request("POST", "/api/v1/articles", token=editor_token,
+                       json_body={"edition": "en", "section": "politics", "headline": "Now"})
+    assert r.status == 201, r
+    assert int(r.json()["updated_at"][:4]) in (time.gmtime().tm_year, time.gmtime().tm_year + 1)
+    assert "testing.clock_file" in run_cli(["config"], None).stdout
 
 
 # --------------------------------------------------------------------------
@@ -467,12 +549,8 @@ def test_in_flight_request_completes_during_shutdown(make_server):
     assert srv.wait_exit(timeout=3 + 15) == 0
 
     # The write the client was told about is stored.
-    con = sqlite3.connect(srv.data_dir / "depesche.db")
-    try:
-        row = con.execute("SELECT headline, status FROM articles WHERE id = ?", (article["id"],)).fetchone()
-    finally:
-        con.close()
-    assert row == ("Written while draining", "draft")
+    row = stored.one_row(srv, "articles", id=article["id"])
+    assert row is not None and (row["headline"], row["status"]) == ("Written while draining", "draft")
 
 
 def test_stuck_request_does_not_hold_shutdown_beyond_the_timeout(make_server):
@@ -548,9 +626,9 @@ def test_token_cli(tmp_path, bin_path):
     assert listed.returncode == 0
     assert "wire-ingest" in listed.stdout and "editor" in listed.stdout
     assert secret not in listed.stdout
-    # Stored hashed: the secret is nowhere in the database files.
-    for f in data.glob("depesche.db*"):
-        assert secret.encode() not in f.read_bytes(), f
+    # Stored hashed: the secret is nowhere in the store.
+    assert secret not in stored.stored_text(data)
+    assert [t["name"] for t in stored.rows(data, "api_tokens")] == ["wire-ingest", "second"]
 
     assert run_cli(["token", "revoke", "--name", "wire-ingest"], data).returncode == 0
     assert "revoked" in run_cli(["token", "list"], data).stdout
@@ -558,3 +636,11 @@ def test_token_cli(tmp_path, bin_path):
     assert again.returncode != 0, "revoking a token twice (or a misspelt name) must not look like success"
     unknown = run_cli(["token", "revoke", "--name", "no-such-token"], data)
     assert unknown.returncode != 0
+
+
+@sqlite_files_only
+def test_token_secret_is_not_in_the_sqlite_files(tmp_path, bin_path):
+    data = tmp_path / "tokfiles"
+    secret = create_token(data, "wire-ingest", "editor")
+    raw = stored.sqlite_file_bytes(data)
+    assert raw and secret.encode() not in raw

@@ -6,7 +6,8 @@ read keep working, and nothing half-written stays behind. When the disk
 is writable again, everything works again without a restart.
 
 The files are made immutable with `chattr +i`, which stops writes even
-through descriptors the server already holds (root included)."""
+through descriptors the server already holds (root included). That is
+the SQLite store's own files; another store gets its own way to fail."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 
 from account_helpers import HIGH_LIMITS, PASSWORD, Browser, MaildirBox, unique_email, wait_until
 from conftest import catalog, http_request
+from stored import sqlite_files_only
 
 
 def db_files(data_dir: Path) -> list[Path]:
@@ -47,6 +49,7 @@ def ready(srv) -> int:
     return http_request(srv.address, "GET", "/readyz").status
 
 
+@sqlite_files_only
 def test_a_store_that_cannot_write_is_unavailable_not_the_readers_fault(frozen):
     srv, files = frozen
     address = unique_email("frozen")

@@ -5,17 +5,17 @@ editor's browser session with its CSRF token), editing and deleting, live
 blogs (slug rules, conflicts, listing, and their live topic), and safe
 rendering of the Markdown body.
 
-Stored state is checked from outside: through the API and in the SQLite
-file's ticker_entries and live_blogs tables."""
+Stored state is checked from outside: through the API and in the stored
+ticker_entries and live_blogs rows (`depesche store dump`)."""
 
 from __future__ import annotations
 
 import re
-import sqlite3
 from http.cookies import SimpleCookie
 
 import pytest
 
+import stored
 from conftest import run_cli, urlencode
 from ws_client import WSClient
 
@@ -77,12 +77,9 @@ def all_pages(srv, ticker, order, limit) -> list[dict]:
     raise AssertionError("pagination never ended")
 
 
-def db_rows(srv, table="ticker_entries"):
-    con = sqlite3.connect(srv.data_dir / "depesche.db")
-    try:
-        return con.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
-    finally:
-        con.close()
+def stored_rows(srv, table="ticker_entries") -> list[dict]:
+    """Every stored row of `table`, by id, from the store dump."""
+    return stored.rows(srv, table)
 
 
 def ids(items) -> list[int]:
@@ -99,9 +96,9 @@ def blog(server, editor_token) -> str:
 def unchanged(server):
     """Asserts that the test stored nothing: the entry and live blog tables
     are the same afterwards."""
-    before = (db_rows(server), db_rows(server, "live_blogs"))
+    before = stored.dump(server, "ticker_entries", "live_blogs")
     yield
-    assert (db_rows(server), db_rows(server, "live_blogs")) == before
+    assert stored.dump(server, "ticker_entries", "live_blogs") == before
     server.assert_alive()
 
 
@@ -319,10 +316,10 @@ def test_live_blog_ends_and_opens_again(server, editor_token):
 ])
 def test_bad_live_blog_patch_is_400_and_changes_nothing(server, editor_token, body, status, field):
     slug = create_blog(server, editor_token, f"patch-bad-{len(body)}-{field}")["id"]
-    before = db_rows(server, "live_blogs")
+    before = stored_rows(server, "live_blogs")
     assert_error(server.request("PATCH", f"/api/v1/tickers/{slug}", token=editor_token, json_body=body),
                  status, "invalid", field)
-    assert db_rows(server, "live_blogs") == before
+    assert stored_rows(server, "live_blogs") == before
 
 
 def test_only_editors_end_live_blogs_and_only_live_blogs_end(server, editor_token, reader_token, unchanged):
@@ -370,11 +367,11 @@ def test_post_edit_delete(server, editor_token, blog):
     assert server.get(f"/api/v1/tickers/{blog}/entries/{e['id']}").json() == p
 
     # A bad edit changes nothing.
-    before = db_rows(server)
+    before = stored_rows(server)
     r = server.request("PATCH", f"/api/v1/tickers/{blog}/entries/{e['id']}", token=editor_token,
                        json_body={"body": "   "})
     assert_error(r, 400, "invalid", "body")
-    assert db_rows(server) == before
+    assert stored_rows(server) == before
 
     r = server.request("DELETE", f"/api/v1/tickers/{blog}/entries/{e['id']}", token=editor_token)
     assert r.status == 204, r
@@ -536,13 +533,13 @@ def test_live_blog_create_list_conflict_and_subscribe(server, editor_token):
     assert b["id"] == "stadtfest-live" and b["edition"] == "de" and b["title"] == "Stadtfest live"
     assert b["teaser"] == "Alles vom Fest." and b["ended_at"] is None and b["url"] == "/de/live/stadtfest-live"
     assert RFC3339.match(b["created_at"])
-    rows = db_rows(server, "live_blogs")
+    rows = stored_rows(server, "live_blogs")
     # The same slug again, in this or another edition: 409, nothing stored.
     for edition in ("de", "en"):
         r = server.request("POST", "/api/v1/tickers", token=editor_token,
                            json_body={"slug": "stadtfest-live", "edition": edition, "title": "Nochmal"})
         assert_error(r, 409, "conflict", "slug")
-    assert db_rows(server, "live_blogs") == rows
+    assert stored_rows(server, "live_blogs") == rows
 
     r = server.get("/api/v1/tickers?edition=de")
     assert r.status == 200, r

@@ -84,6 +84,20 @@ class Statement {
   std::optional<std::int64_t> opt_int64(int col) const {
     return is_null(col) ? std::nullopt : std::optional<std::int64_t>(int64(col));
   }
+  double real(int col) const { return sqlite3_column_double(stmt_, col); }
+  /// The column's bytes as stored (a BLOB's or a TEXT's), without conversion.
+  std::string bytes(int col) const {
+    auto p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string();
+  }
+  /// SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_BLOB or SQLITE_NULL.
+  int type(int col) const { return sqlite3_column_type(stmt_, col); }
+  int column_count() const { return sqlite3_column_count(stmt_); }
+  std::string column_name(int col) const {
+    const char* p = sqlite3_column_name(stmt_, col);
+    return p ? p : "";
+  }
 
  private:
   sqlite3_stmt* stmt_;

@@ -1,5 +1,7 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <algorithm>
+
 #include "base/time.hpp"
 #include "store/sqlite/database.hpp"
 #include "store/sqlite/migrations.hpp"
@@ -7,6 +9,74 @@
 #include "store/sqlite/sqlite_repositories.hpp"
 
 namespace depesche::store::sqlite {
+namespace {
+
+// Tables holding data, sorted; SQLite's own (sqlite_sequence, ...) excluded.
+Result<std::vector<std::string>> table_names(Database& db) {
+  auto st = db.prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' "
+      "ESCAPE '\\' ORDER BY name");
+  if (!st) return std::unexpected(st.error());
+  std::vector<std::string> names;
+  for (;;) {
+    auto more = st->step();
+    if (!more) return std::unexpected(more.error());
+    if (!*more) return names;
+    names.push_back(st->text(0));
+  }
+}
+
+std::string quoted(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// "ORDER BY" of a table's primary key, its rowid when it has none.
+Result<std::string> primary_key_order(Database& db, const std::string& table) {
+  auto st = db.prepare("SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, table);
+  std::string order;
+  for (;;) {
+    auto more = st->step();
+    if (!more) return std::unexpected(more.error());
+    if (!*more) break;
+    order += (order.empty() ? " ORDER BY " : ", ") + quoted(st->text(0));
+  }
+  return order.empty() ? std::string(" ORDER BY rowid") : order;
+}
+
+Result<void> dump_table(Database& db, const std::string& table,
+                        const std::function<void(const StoredRow&)>& row) {
+  auto order = primary_key_order(db, table);
+  if (!order) return std::unexpected(order.error());
+  std::string sql = "SELECT * FROM " + quoted(table) + *order;
+  auto st = db.prepare(sql.c_str());
+  if (!st) return std::unexpected(st.error());
+  StoredRow out;
+  out.table = table;
+  for (;;) {
+    auto more = st->step();
+    if (!more) return std::unexpected(more.error());
+    if (!*more) return {};
+    out.columns.clear();
+    for (int c = 0; c < st->column_count(); ++c) {
+      StoredValue v;
+      switch (st->type(c)) {
+        case SQLITE_INTEGER: v = st->int64(c); break;
+        case SQLITE_FLOAT: v = st->real(c); break;
+        case SQLITE_TEXT: v = st->text(c); break;
+        case SQLITE_BLOB: v = StoredBytes{st->bytes(c)}; break;
+        default: break;
+      }
+      out.columns.emplace_back(st->column_name(c), std::move(v));
+    }
+    row(out);
+  }
+}
+
+}  // namespace
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
                                                        std::size_t readers) {
@@ -115,6 +185,39 @@ Result<void> SqliteStore::ping() {
   if (!st) return std::unexpected(st.error());
   st->bind(1, std::to_string(now_millis()));
   return st->run();
+}
+
+Result<std::vector<std::string>> SqliteStore::tables() {
+  auto db = pool_->reader();
+  return table_names(*db);
+}
+
+Result<void> SqliteStore::dump(const std::vector<std::string>& tables,
+                               const std::function<void(const StoredRow&)>& row) {
+  auto db = pool_->reader();
+  // One read transaction: every table as of the same commit (WAL keeps
+  // that snapshot while writers go on). Inside a unit of work the reads
+  // join it instead.
+  bool own = sqlite3_get_autocommit(db->handle()) != 0;
+  if (own) {
+    if (auto r = db->exec("BEGIN"); !r) return r;
+  }
+  struct EndRead {
+    Database& db;
+    bool own;
+    ~EndRead() {
+      if (own) (void)db.exec("COMMIT");
+    }
+  } end_read{*db, own};
+  auto known = table_names(*db);
+  if (!known) return std::unexpected(known.error());
+  const std::vector<std::string>& wanted = tables.empty() ? *known : tables;
+  for (const auto& t : wanted)
+    if (!std::binary_search(known->begin(), known->end(), t))
+      return fail(ErrorCode::not_found, "no table named " + t);
+  for (const auto& t : wanted)
+    if (auto r = dump_table(*db, t, row); !r) return r;
+  return {};
 }
 
 }  // namespace depesche::store::sqlite

@@ -29,6 +29,9 @@ class SqliteStore final : public Store {
   void after_commit(std::function<void()> fn) override;
   Result<int> migrate() override;
   Result<void> ping() override;
+  Result<std::vector<std::string>> tables() override;
+  Result<void> dump(const std::vector<std::string>& tables,
+                    const std::function<void(const StoredRow&)>& row) override;
 
   /// Starts the background WAL checkpointer (see wal_checkpointer.hpp) and
   /// turns SQLite's in-commit auto-checkpoint off; for servers. Without it
