@@ -205,14 +205,14 @@ Result<Article> PgArticleRepository::by_slug(std::string_view edition, std::stri
       **db, (*db)->query(ARTICLE_FULL "WHERE a.edition = $1 AND a.slug = $2", edition, slug));
 }
 
-Result<ArticlePage> PgArticleRepository::list(const ArticleQuery& q) {
+Result<domain::Page<Article>> PgArticleRepository::list(const ArticleQuery& q) {
   auto db = pool_.lease();
   if (!db) return std::unexpected(db.error());
   std::optional<int> top;
   if (q.top) top = *q.top ? 1 : 0;
   std::optional<std::int64_t> after_time, after_id;
   if (q.after) {
-    after_time = q.after->published_at;
+    after_time = q.after->at;
     after_id = q.after->id;
   }
   int limit = std::clamp(q.limit, 1, 200);
@@ -226,12 +226,12 @@ Result<ArticlePage> PgArticleRepository::list(const ArticleQuery& q) {
       q.edition, q.section_id, top, q.include_drafts, after_time, after_id,
       limit + 1);  // one more tells whether a next page exists
   if (!rows) return std::unexpected(rows.error());
-  ArticlePage page;
+  domain::Page<Article> page;
   page.items = read_articles(*rows);
   if (static_cast<int>(page.items.size()) > limit) {
     page.items.pop_back();
     const Article& last = page.items.back();
-    page.next = domain::ArticleCursor{last.published_at.value_or(last.created_at), last.id};
+    page.next = domain::Cursor{last.published_at.value_or(last.created_at), last.id};
   }
   return page;
 }

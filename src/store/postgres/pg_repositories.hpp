@@ -16,7 +16,7 @@ class PgArticleRepository final : public ArticleRepository {
   Result<Section> create_section(const Section& section) override;
   Result<Article> by_id(std::int64_t id) override;
   Result<Article> by_slug(std::string_view edition, std::string_view slug) override;
-  Result<ArticlePage> list(const ArticleQuery& query) override;
+  Result<domain::Page<Article>> list(const ArticleQuery& query) override;
   Result<std::vector<Article>> related_by_tags(const Article& article, int limit) override;
   Result<std::map<std::string, std::int64_t>> translations(std::int64_t group) override;
   Result<Article> insert(const Article& article) override;
@@ -85,7 +85,7 @@ class PgTickerRepository final : public TickerRepository {
   Result<domain::TickerEntry> entry(std::int64_t id) override;
   Result<domain::TickerEntry> update_entry(const domain::TickerEntry& entry) override;
   Result<void> delete_entry(std::int64_t id) override;
-  Result<domain::EntryPage> entries(const domain::EntryQuery& query) override;
+  Result<domain::Page<domain::TickerEntry>> entries(const domain::EntryQuery& query) override;
   Result<std::vector<domain::TickerEntry>> pinned(std::string_view ticker) override;
 
  private:

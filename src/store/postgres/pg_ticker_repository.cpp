@@ -5,7 +5,7 @@
 namespace depesche::store::postgres {
 namespace {
 
-using domain::EntryOrder;
+using domain::PageOrder;
 using domain::LiveBlog;
 using domain::TickerEntry;
 
@@ -168,15 +168,15 @@ Result<void> PgTickerRepository::delete_entry(std::int64_t id) {
   return {};
 }
 
-Result<domain::EntryPage> PgTickerRepository::entries(const domain::EntryQuery& q) {
+Result<domain::Page<TickerEntry>> PgTickerRepository::entries(const domain::EntryQuery& q) {
   auto db = pool_.lease();
   if (!db) return std::unexpected(db.error());
-  bool newest = q.order == EntryOrder::newest;
+  bool newest = q.order == PageOrder::newest;
   // A page of at least one entry and at most the largest page, whatever was asked.
   int limit = std::clamp(q.limit, 1, domain::max_entry_page);
   std::optional<std::int64_t> after_time, after_id;
   if (q.after) {
-    after_time = q.after->created_at;
+    after_time = q.after->at;
     after_id = q.after->id;
   }
   auto rows = (*db)->query(
@@ -189,10 +189,10 @@ Result<domain::EntryPage> PgTickerRepository::entries(const domain::EntryQuery& 
       q.ticker, after_time, after_id, limit + 1);
   if (!rows) return std::unexpected(rows.error());
   auto items = read_entries(*rows);
-  domain::EntryPage page;
+  domain::Page<TickerEntry> page;
   if (static_cast<int>(items.size()) > limit) {
     items.resize(static_cast<std::size_t>(limit));
-    page.next = domain::EntryCursor{items.back().created_at, items.back().id};
+    page.next = domain::Cursor{items.back().created_at, items.back().id};
   }
   page.items = std::move(items);
   return page;

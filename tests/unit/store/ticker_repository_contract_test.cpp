@@ -7,10 +7,10 @@
 #include "store_fixture.hpp"
 
 using namespace depesche;
-using domain::EntryCursor;
-using domain::EntryOrder;
+using domain::Cursor;
 using domain::EntryQuery;
 using domain::LiveBlog;
+using domain::PageOrder;
 using domain::TickerEntry;
 
 namespace {
@@ -55,7 +55,7 @@ class TickerRepositoryContract : public ::testing::TestWithParam<StoreKind> {
     return out;
   }
   /// Every entry of a ticker, page by page; checks that the pages chain.
-  std::vector<std::int64_t> all_pages(std::string ticker, EntryOrder order, int limit) {
+  std::vector<std::int64_t> all_pages(std::string ticker, PageOrder order, int limit) {
     std::vector<std::int64_t> out;
     EntryQuery q{std::move(ticker), order, std::nullopt, limit};
     for (int pages = 0; pages < 100; ++pages) {
@@ -67,7 +67,7 @@ class TickerRepositoryContract : public ::testing::TestWithParam<StoreKind> {
       if (!page->next) break;
       EXPECT_FALSE(page->items.empty()) << "a page with a next cursor has items";
       EXPECT_EQ(page->next->id, page->items.back().id) << "the cursor is the last item";
-      EXPECT_EQ(page->next->created_at, page->items.back().created_at);
+      EXPECT_EQ(page->next->at, page->items.back().created_at);
       q.after = page->next;
     }
     return out;
@@ -305,7 +305,7 @@ TEST_P(TickerRepositoryContract, DeletedEntriesAreGoneEverywhere) {
 // --- pages --------------------------------------------------------------------
 
 TEST_P(TickerRepositoryContract, AnEmptyTickerHasAnEmptyLastPage) {
-  for (auto order : {EntryOrder::newest, EntryOrder::oldest}) {
+  for (auto order : {PageOrder::newest, PageOrder::oldest}) {
     auto page = tickers.entries({"de", order});
     ASSERT_TRUE(page);
     EXPECT_TRUE(page->items.empty());
@@ -321,33 +321,33 @@ TEST_P(TickerRepositoryContract, PagesNewestFirstAndOldestFirst) {
   auto e4 = add("de", kStart + 40);
   auto e5 = add("de", kStart + 50);
 
-  auto newest = tickers.entries({"de", EntryOrder::newest, std::nullopt, 2});
+  auto newest = tickers.entries({"de", PageOrder::newest, std::nullopt, 2});
   ASSERT_TRUE(newest);
   EXPECT_EQ(ids(newest->items), (std::vector<std::int64_t>{e5.id, e4.id}));
   ASSERT_TRUE(newest->next);
-  auto next = tickers.entries({"de", EntryOrder::newest, newest->next, 2}).value();
+  auto next = tickers.entries({"de", PageOrder::newest, newest->next, 2}).value();
   EXPECT_EQ(ids(next.items), (std::vector<std::int64_t>{e3.id, e2.id}));
-  auto last = tickers.entries({"de", EntryOrder::newest, next.next, 2}).value();
+  auto last = tickers.entries({"de", PageOrder::newest, next.next, 2}).value();
   EXPECT_EQ(ids(last.items), (std::vector<std::int64_t>{e1.id}));
   EXPECT_FALSE(last.next);
 
-  auto oldest = tickers.entries({"de", EntryOrder::oldest, std::nullopt, 3});
+  auto oldest = tickers.entries({"de", PageOrder::oldest, std::nullopt, 3});
   ASSERT_TRUE(oldest);
   EXPECT_EQ(ids(oldest->items), (std::vector<std::int64_t>{e1.id, e2.id, e3.id}));
   ASSERT_TRUE(oldest->next);
-  auto rest = tickers.entries({"de", EntryOrder::oldest, oldest->next, 3}).value();
+  auto rest = tickers.entries({"de", PageOrder::oldest, oldest->next, 3}).value();
   EXPECT_EQ(ids(rest.items), (std::vector<std::int64_t>{e4.id, e5.id}));
   EXPECT_FALSE(rest.next);
 }
 
 TEST_P(TickerRepositoryContract, APageThatEndsTheTickerHasNoNextCursor) {
   for (int i = 0; i < 6; ++i) add("de", kStart + i);
-  auto first = tickers.entries({"de", EntryOrder::newest, std::nullopt, 3}).value();
+  auto first = tickers.entries({"de", PageOrder::newest, std::nullopt, 3}).value();
   ASSERT_TRUE(first.next);
-  auto second = tickers.entries({"de", EntryOrder::newest, first.next, 3}).value();
+  auto second = tickers.entries({"de", PageOrder::newest, first.next, 3}).value();
   EXPECT_EQ(second.items.size(), 3u);
   EXPECT_FALSE(second.next) << "no empty page after an exact multiple of the limit";
-  auto whole = tickers.entries({"de", EntryOrder::oldest, std::nullopt, 6}).value();
+  auto whole = tickers.entries({"de", PageOrder::oldest, std::nullopt, 6}).value();
   EXPECT_EQ(whole.items.size(), 6u);
   EXPECT_FALSE(whole.next);
 }
@@ -356,9 +356,9 @@ TEST_P(TickerRepositoryContract, EntriesOfTheSameMillisecondPageByIdWithoutGapsO
   std::vector<std::int64_t> by_time;
   for (int i = 0; i < 7; ++i) by_time.push_back(add("de", kStart + (i / 3)).id);
   // (created_at, id) ascending is insertion order here.
-  auto oldest = all_pages("de", EntryOrder::oldest, 2);
+  auto oldest = all_pages("de", PageOrder::oldest, 2);
   EXPECT_EQ(oldest, by_time);
-  auto newest = all_pages("de", EntryOrder::newest, 2);
+  auto newest = all_pages("de", PageOrder::newest, 2);
   std::reverse(by_time.begin(), by_time.end());
   EXPECT_EQ(newest, by_time);
 }
@@ -366,14 +366,14 @@ TEST_P(TickerRepositoryContract, EntriesOfTheSameMillisecondPageByIdWithoutGapsO
 TEST_P(TickerRepositoryContract, OrderIsByCreationTimeNotById) {
   auto later = add("de", kStart + 100);
   auto earlier = add("de", kStart + 50);  // e.g. imported with its original time
-  EXPECT_EQ(ids(tickers.entries({"de", EntryOrder::newest})->items),
+  EXPECT_EQ(ids(tickers.entries({"de", PageOrder::newest})->items),
             (std::vector<std::int64_t>{later.id, earlier.id}));
-  EXPECT_EQ(ids(tickers.entries({"de", EntryOrder::oldest})->items),
+  EXPECT_EQ(ids(tickers.entries({"de", PageOrder::oldest})->items),
             (std::vector<std::int64_t>{earlier.id, later.id}));
   TickerEntry edited = later;
   edited.updated_at = kStart + 1000;
   ASSERT_TRUE(tickers.update_entry(edited));
-  EXPECT_EQ(ids(tickers.entries({"de", EntryOrder::newest})->items),
+  EXPECT_EQ(ids(tickers.entries({"de", PageOrder::newest})->items),
             (std::vector<std::int64_t>{later.id, earlier.id}))
       << "an edit does not move an entry";
 }
@@ -381,17 +381,17 @@ TEST_P(TickerRepositoryContract, OrderIsByCreationTimeNotById) {
 TEST_P(TickerRepositoryContract, CursorsStayValidWhileEntriesArriveAndGo) {
   std::vector<TickerEntry> e;
   for (int i = 0; i < 5; ++i) e.push_back(add("de", kStart + 10 * i));
-  auto first = tickers.entries({"de", EntryOrder::newest, std::nullopt, 2}).value();
+  auto first = tickers.entries({"de", PageOrder::newest, std::nullopt, 2}).value();
   EXPECT_EQ(ids(first.items), (std::vector<std::int64_t>{e[4].id, e[3].id}));
   add("de", kStart + 100);                     // arrives on top while the reader scrolls down
   ASSERT_TRUE(tickers.delete_entry(e[3].id));  // the cursor's own entry goes
-  auto second = tickers.entries({"de", EntryOrder::newest, first.next, 2}).value();
+  auto second = tickers.entries({"de", PageOrder::newest, first.next, 2}).value();
   EXPECT_EQ(ids(second.items), (std::vector<std::int64_t>{e[2].id, e[1].id}))
       << "no repeat, no gap";
 
-  auto oldest = tickers.entries({"de", EntryOrder::oldest, std::nullopt, 2}).value();
+  auto oldest = tickers.entries({"de", PageOrder::oldest, std::nullopt, 2}).value();
   auto arrived = add("de", kStart + 200);
-  auto rest = tickers.entries({"de", EntryOrder::oldest, oldest.next, 10}).value();
+  auto rest = tickers.entries({"de", PageOrder::oldest, oldest.next, 10}).value();
   ASSERT_FALSE(rest.items.empty());
   EXPECT_EQ(rest.items.back().id, arrived.id) << "oldest first reaches new entries at the end";
   EXPECT_EQ(rest.items.front().id, e[2].id);
@@ -401,10 +401,10 @@ TEST_P(TickerRepositoryContract, ACursorNeedNotNameAStoredEntry) {
   auto a = add("de", kStart + 10);
   auto b = add("de", kStart + 20);
   auto c = add("de", kStart + 30);
-  auto page = tickers.entries({"de", EntryOrder::newest, EntryCursor{kStart + 25, 0}, 10});
+  auto page = tickers.entries({"de", PageOrder::newest, Cursor{kStart + 25, 0}, 10});
   ASSERT_TRUE(page);
   EXPECT_EQ(ids(page->items), (std::vector<std::int64_t>{b.id, a.id}));
-  page = tickers.entries({"de", EntryOrder::oldest, EntryCursor{kStart + 20, b.id}, 10});
+  page = tickers.entries({"de", PageOrder::oldest, Cursor{kStart + 20, b.id}, 10});
   ASSERT_TRUE(page);
   EXPECT_EQ(ids(page->items), (std::vector<std::int64_t>{c.id}));
 }
@@ -423,12 +423,12 @@ TEST_P(TickerRepositoryContract, TickersAreSeparate) {
 
 TEST_P(TickerRepositoryContract, APageHoldsAtMostTheLargestPage) {
   for (int i = 0; i < domain::max_entry_page + 5; ++i) add("de", kStart + i);
-  auto page = tickers.entries({"de", EntryOrder::newest, std::nullopt, 1000});
+  auto page = tickers.entries({"de", PageOrder::newest, std::nullopt, 1000});
   ASSERT_TRUE(page);
   EXPECT_EQ(static_cast<int>(page->items.size()), domain::max_entry_page);
   EXPECT_TRUE(page->next);
   for (int limit : {0, -1}) {
-    auto small = tickers.entries({"de", EntryOrder::newest, std::nullopt, limit});
+    auto small = tickers.entries({"de", PageOrder::newest, std::nullopt, limit});
     ASSERT_TRUE(small) << "limit " << limit;
     EXPECT_EQ(small->items.size(), 1u) << "a limit below one means one";
     ASSERT_TRUE(small->next);

@@ -290,7 +290,7 @@ TEST_P(UnitOfWorkContract, UnitsFromManyThreadsAllCommitWholly) {
     });
   for (auto& th : threads) th.join();
   EXPECT_EQ(
-      store->tickers().entries({"de", domain::EntryOrder::newest, std::nullopt, 100})->items.size(),
+      store->tickers().entries({"de", domain::PageOrder::newest, std::nullopt, 100})->items.size(),
       40u);
   EXPECT_EQ(store->events().head("ticker:de")->seq, 40u);
   EXPECT_EQ(events("ticker:de"), 40u);
