@@ -5,8 +5,8 @@
 namespace depesche::store::postgres {
 namespace {
 
-using domain::PageOrder;
 using domain::LiveBlog;
+using domain::PageOrder;
 using domain::TickerEntry;
 
 #define BLOG_COLUMNS \

@@ -13,6 +13,13 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::start(
     sqlite3_close(db);
     return fail(ErrorCode::unavailable, "checkpointer: cannot open " + path + ": " + why);
   }
+  // A connection opens the WAL only once it reads; until then a checkpoint
+  // does nothing and says all is well.
+  if (sqlite3_exec(db, "PRAGMA journal_mode", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    std::string why = sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return fail(ErrorCode::unavailable, "checkpointer: cannot read " + path + ": " + why);
+  }
   // No busy handler: whoever is in the way wins, the checkpoint comes later.
   sqlite3_busy_timeout(db, 0);
   return std::unique_ptr<WalCheckpointer>(new WalCheckpointer(db, interval));
@@ -58,14 +65,14 @@ void WalCheckpointer::run() {
 void WalCheckpointer::checkpoint() {
   auto started = std::chrono::steady_clock::now();
   int frames = 0, done = 0;
-  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &done);
+  int rc = sqlite3_wal_checkpoint_v2(db_, "main", SQLITE_CHECKPOINT_PASSIVE, &frames, &done);
   checkpoints_.fetch_add(1, std::memory_order_relaxed);
   if (rc == SQLITE_OK && frames > 0 && done == frames) {
     // Everything is in the database file: empty the WAL. It needs a moment
     // with no writer and no reader on an older snapshot; without a busy
     // handler it fails at once otherwise, and the next round tries again.
     int left = 0, moved = 0;
-    if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &left, &moved) ==
+    if (sqlite3_wal_checkpoint_v2(db_, "main", SQLITE_CHECKPOINT_TRUNCATE, &left, &moved) ==
         SQLITE_OK) {
       truncations_.fetch_add(1, std::memory_order_relaxed);
       frames = 0;
