@@ -187,18 +187,4 @@ Result<void> PgEventLog::reset_topic(std::string_view topic) {
   return tx.commit();
 }
 
-void PgEventLog::on_commit(std::function<void()> wake) {
-  std::lock_guard lock(wake_mutex_);
-  wake_ = std::move(wake);
-}
-
-void PgEventLog::notify() {
-  std::function<void()> wake;
-  {
-    std::lock_guard lock(wake_mutex_);
-    wake = wake_;
-  }
-  if (wake) wake();
-}
-
 }  // namespace depesche::store::postgres

@@ -193,18 +193,4 @@ Result<void> SqliteEventLog::reset_topic(std::string_view topic) {
   return tx.commit();
 }
 
-void SqliteEventLog::on_commit(std::function<void()> wake) {
-  std::lock_guard lock(wake_mutex_);
-  wake_ = std::move(wake);
-}
-
-void SqliteEventLog::notify() {
-  std::function<void()> wake;
-  {
-    std::lock_guard lock(wake_mutex_);
-    wake = wake_;
-  }
-  if (wake) wake();
-}
-
 }  // namespace depesche::store::sqlite

@@ -5,6 +5,7 @@
 #include <functional>
 #include <mutex>
 
+#include "store/commit_signal.hpp"
 #include "store/event_log.hpp"
 #include "store/sqlite/database.hpp"
 
@@ -24,16 +25,15 @@ class SqliteEventLog final : public EventLog {
   Result<void> set_relay_position(std::string_view relay, std::int64_t position) override;
   Result<std::int64_t> prune(const Retention& retention, Millis now) override;
   Result<void> reset_topic(std::string_view topic) override;
-  void on_commit(std::function<void()> wake) override;
+  void on_commit(std::function<void()> wake) override { committed_.set(std::move(wake)); }
 
   /// Runs the wake hook; the store calls it after a unit of work that
   /// appended events has committed.
-  void notify();
+  void notify() { committed_.notify(); }
 
  private:
   ConnectionPool& pool_;
-  std::mutex wake_mutex_;
-  std::function<void()> wake_;
+  CommitSignal committed_;
 };
 
 }  // namespace depesche::store::sqlite
