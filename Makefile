@@ -18,10 +18,11 @@ test: ## build with sanitizers and run every suite: unit, integration, browser, 
 	cmake --build --preset ci -j $(JOBS)
 	ctest --preset ci -j 2
 
-bench: build-release ## page throughput against nginx; live fanout against Node's ws
+bench: build-release ## page throughput against nginx; live fanout against Node's ws; acknowledged writes against raw SQLite
 	scripts/install-deps
 	bench/page
 	bench/live
+	bench/writes
 
 build-release:
 	scripts/install-deps --run

@@ -139,9 +139,11 @@ Result<std::unique_ptr<Application>> Application::open(Config config) {
   auto& p = *app->p_;
   p.config = std::move(config);
   const Config& c = p.config;
-  auto store =
-      store::sqlite::SqliteStore::open((fs::path(c.data_dir) / "depesche.db").string(),
-                                       static_cast<std::size_t>(c.server_blocking_threads));
+  auto store = store::sqlite::SqliteStore::open(
+      (fs::path(c.data_dir) / "depesche.db").string(),
+      static_cast<std::size_t>(c.server_blocking_threads),
+      {.max_units = static_cast<std::size_t>(c.store_group_commit_max_units),
+       .max_age = std::chrono::microseconds(c.store_group_commit_max_age_us)});
   if (!store) return std::unexpected(store.error());
   p.sqlite = store->get();
   p.store = std::move(*store);
@@ -355,6 +357,7 @@ int Application::serve() {
         auto live = hub.stats();
         auto rs = relay.stats();
         auto wal = p.sqlite->checkpoint_stats();
+        auto gc = p.sqlite->group_commit_stats();
         auto d = [](auto v) { return static_cast<double>(v); };
         struct Sample {
           const char* name;
@@ -394,6 +397,20 @@ int Application::serve() {
                  Sample{"depesche_wal_frames", "gauge",
                         "SQLite WAL frames not yet emptied, after the last checkpoint.",
                         d(wal.wal_frames)},
+                 Sample{"depesche_store_commits_total", "counter",
+                        "Store commits (each one fsync; group commit shares one between writes).",
+                        d(gc.commits)},
+                 Sample{"depesche_store_commit_failures_total", "counter",
+                        "Store commits that failed (their writes were not acknowledged).",
+                        d(gc.failed)},
+                 Sample{"depesche_store_committed_writes_total", "counter",
+                        "Units of work committed.", d(gc.units)},
+                 Sample{"depesche_store_commit_batch_max", "gauge",
+                        "Units of work in the largest commit so far.", d(gc.largest)},
+                 Sample{"depesche_store_commit_seconds_total", "counter",
+                        "Time spent committing (mostly the fsync).", gc.commit_seconds_sum},
+                 Sample{"depesche_store_commit_seconds_max", "gauge", "The longest commit so far.",
+                        gc.commit_seconds_max},
                  Sample{"depesche_wal_checkpoints_total", "counter",
                         "Background WAL checkpoints run.", d(wal.checkpoints)},
                  Sample{"depesche_wal_truncations_total", "counter", "Times the WAL was emptied.",

@@ -35,7 +35,8 @@ const std::vector<Option>& options() {
        "the site's public base URL (canonical links, feeds); empty: http://<listen>"},
       {"server", "threads", &Config::server_threads, 0, 256, "I/O threads; 0 = one per core"},
       {"server", "blocking_threads", &Config::server_blocking_threads, 1, 256,
-       "threads for database and rendering work"},
+       "threads for database and rendering work (a write waiting for its group commit holds "
+       "one, idle: size for concurrent writers, not for cores)"},
       {"server", "max_header_bytes", &Config::server_max_header_bytes, 1024, 1024 * 1024,
        "largest request head accepted (431 above)"},
       {"server", "max_body_bytes", &Config::server_max_body_bytes, 0, 1024 * 1024 * 1024,
@@ -54,6 +55,11 @@ const std::vector<Option>& options() {
        "empty: SQLite in the data dir; postgres://... for PostgreSQL"},
       {"store", "checkpoint_interval_ms", &Config::store_checkpoint_interval_ms, 10, 60'000,
        "SQLite: how often the background thread checkpoints the WAL"},
+      {"store", "group_commit_max_units", &Config::store_group_commit_max_units, 1, 100'000,
+       "SQLite: the most writes one commit (one fsync) takes"},
+      {"store", "group_commit_max_age_us", &Config::store_group_commit_max_age_us, 0, 1'000'000,
+       "SQLite: a commit shared by waiting writers happens at the latest this long after its "
+       "first write"},
       {"bus", "url", &Config::bus_url, 0, 0, "empty: in-process; redis://... for Redis"},
       {"mail", "smtp_url", &Config::mail_smtp_url, 0, 0,
        "empty: maildir outbox in the data dir; smtp://host:port"},

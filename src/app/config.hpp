@@ -16,7 +16,7 @@ struct Config {
   std::string server_listen = "127.0.0.1:8080";
   std::string server_public_url;    // empty: http://<listen address>
   std::int64_t server_threads = 0;  // 0: one per core
-  std::int64_t server_blocking_threads = 4;
+  std::int64_t server_blocking_threads = 32;
   std::int64_t server_max_header_bytes = 16 * 1024;
   std::int64_t server_max_body_bytes = 1024 * 1024;
   std::int64_t server_read_timeout_ms = 10'000;
@@ -28,6 +28,8 @@ struct Config {
   // [store]
   std::string store_url;
   std::int64_t store_checkpoint_interval_ms = 1000;
+  std::int64_t store_group_commit_max_units = 128;
+  std::int64_t store_group_commit_max_age_us = 5000;
   // [bus]
   std::string bus_url;
   // [mail]

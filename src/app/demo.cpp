@@ -9,7 +9,6 @@
 #include "base/log.hpp"
 #include "domain/article_service.hpp"
 #include "domain/ticker_service.hpp"
-#include "store/store.hpp"
 
 namespace depesche::app {
 
@@ -18,9 +17,9 @@ using nlohmann::json;
 
 namespace {
 
-// Entries are posted oldest first, then dated back by their "minutes_ago"
-// (the service stamps the time of posting), so the demo ticker reads like
-// an evening's coverage rather than one burst.
+// Entries are posted oldest first and dated back by their "minutes_ago", so
+// the demo ticker reads like an evening's coverage rather than one burst.
+// The date goes in with the post, so the stored entry and its event agree.
 Result<void> post_demo_entries(Application& app, const json& entries, const std::string& ticker,
                                const std::string& ed,
                                std::map<std::string, std::map<std::string, std::int64_t>>& ids,
@@ -40,11 +39,10 @@ Result<void> post_demo_entries(Application& app, const json& entries, const std:
     in.pinned = e->value("pinned", false);
     if (e->contains("story") && ids.contains((*e)["story"]) && ids[(*e)["story"]].contains(ed))
       in.article_id = std::optional<std::int64_t>(ids[(*e)["story"]][ed]);
+    in.posted_at = now - e->value("minutes_ago", 0) * 60'000LL;
     auto posted = app.tickers().post_entry(ticker, in);
     if (!posted)
       return fail(posted.error().code, "demo ticker entry (" + ed + "): " + posted.error().message);
-    posted->created_at = posted->updated_at = now - e->value("minutes_ago", 0) * 60'000LL;
-    if (auto r = app.store().tickers().update_entry(*posted); !r) return std::unexpected(r.error());
   }
   return {};
 }

@@ -48,6 +48,10 @@ struct TickerEntryInput {
   std::optional<std::optional<std::int64_t>> article_id;  // set to nullopt to remove
   std::optional<bool> pinned;
   std::optional<bool> breaking;
+  /// When the entry is dated, for trusted callers only (the demo loader, an
+  /// import): the API and the editor console never set it, so an editor's
+  /// entry is always stamped by the service.
+  std::optional<Millis> posted_at;
 };
 
 /// The most entries one page may hold.

@@ -129,10 +129,12 @@ Result<TickerEntry> TickerService::post_entry(std::string_view ticker,
   TickerEntry e;
   e.ticker = std::string(ticker);
   if (auto r = apply(e, input); !r) return std::unexpected(r.error());
-  std::lock_guard lock(writes_);
-  e.created_at = last_created_ = std::max(now_millis(), last_created_);
-  e.updated_at = e.created_at;
-  auto stored = store::in_transaction(store_, [&]() -> Result<TickerEntry> {
+  return store::in_transaction(store_, [&]() -> Result<TickerEntry> {
+    // A trusted caller's date is kept unless it would put the entry before
+    // the ticker's newest one: the order of posting is the order of reading.
+    auto at = store_.tickers().next_entry_time(ticker, input.posted_at.value_or(now_millis()));
+    if (!at) return std::unexpected(at.error());
+    e.created_at = e.updated_at = *at;
     auto in = store_.tickers().insert_entry(e);
     if (!in) return in;
     link_article(*in);
@@ -140,7 +142,6 @@ Result<TickerEntry> TickerService::post_entry(std::string_view ticker,
       return std::unexpected(w.error());
     return in;
   });
-  return stored;
 }
 
 Result<TickerEntry> TickerService::entry(std::string_view ticker, std::int64_t id) {
@@ -153,12 +154,13 @@ Result<TickerEntry> TickerService::entry(std::string_view ticker, std::int64_t i
 
 Result<TickerEntry> TickerService::edit_entry(std::string_view ticker, std::int64_t id,
                                               const TickerEntryInput& input) {
-  std::lock_guard lock(writes_);
-  auto e = entry(ticker, id);
-  if (!e) return e;
-  if (auto r = apply(*e, input); !r) return std::unexpected(r.error());
-  e->updated_at = std::max(now_millis(), e->created_at);
+  // Read, changed and written in one unit, so two editors' edits of one
+  // entry cannot interleave and lose one of them half-way.
   return store::in_transaction(store_, [&]() -> Result<TickerEntry> {
+    auto e = entry(ticker, id);
+    if (!e) return e;
+    if (auto r = apply(*e, input); !r) return std::unexpected(r.error());
+    e->updated_at = std::max(now_millis(), e->created_at);
     auto stored = store_.tickers().update_entry(*e);
     if (!stored) return stored;
     link_article(*stored);
@@ -169,10 +171,9 @@ Result<TickerEntry> TickerService::edit_entry(std::string_view ticker, std::int6
 }
 
 Result<void> TickerService::delete_entry(std::string_view ticker, std::int64_t id) {
-  std::lock_guard lock(writes_);
-  auto e = entry(ticker, id);
-  if (!e) return std::unexpected(e.error());
   return store_.transact([&]() -> Result<void> {
+    auto e = entry(ticker, id);
+    if (!e) return std::unexpected(e.error());
     if (auto r = store_.tickers().delete_entry(id); !r) return r;
     if (auto w = write_event(store_, events_.entry_event(*e, EntryChange::deleted)); !w)
       return std::unexpected(w.error());

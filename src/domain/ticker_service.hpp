@@ -6,7 +6,6 @@
 // known at once; an edition's ticker always exists.
 
 #include <functional>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -84,11 +83,10 @@ class TickerService {
   ArticleService& articles_;
   TickerEvents& events_;
   TickerLimits limits_;
-  // Writes are stamped, stored and published one at a time, so the live
-  // order (seq) is the stored order (created_at, id), and no later entry
-  // gets an earlier time than one a reader's cursor has already passed.
-  std::mutex writes_;
-  Millis last_created_ = 0;  // guarded by writes_
+  // No lock and no stamp of this process's own: an entry's time comes from
+  // the store inside its unit of work (TickerRepository::next_entry_time),
+  // which keeps one ticker's writers in order on every node, and so the
+  // live order (seq) is the stored order (created_at, id).
 };
 
 }  // namespace depesche::domain

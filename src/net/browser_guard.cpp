@@ -57,9 +57,9 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
-BrowserGuard::BrowserGuard(std::string public_url) { set_public_url(std::move(public_url)); }
+BrowserGuard::BrowserGuard(const std::string& public_url) { set_public_url(public_url); }
 
-void BrowserGuard::set_public_url(std::string public_url) {
+void BrowserGuard::set_public_url(const std::string& public_url) {
   origin_ = origin_of(public_url);
   secure_ = origin_.starts_with("https://");
   // __Host- cookies must be Secure, path=/ and without Domain: a subdomain

@@ -21,9 +21,9 @@ class BrowserGuard {
  public:
   /// `public_url` is the site's base URL ("https://news.example"); HTTPS
   /// turns on Secure and the __Host- prefix.
-  explicit BrowserGuard(std::string public_url = {});
+  explicit BrowserGuard(const std::string& public_url = {});
   /// Set once the listening address is known (before serving).
-  void set_public_url(std::string public_url);
+  void set_public_url(const std::string& public_url);
 
   const std::string& session_cookie_name() const { return session_name_; }
   const std::string& csrf_cookie_name() const { return csrf_name_; }

@@ -79,7 +79,7 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
 
 std::string_view Response::find_header(std::string_view name) const {
   for (const auto& [k, v] : headers)
-    if (k.size() == name.size() && strncasecmp(k.data(), name.data(), k.size()) == 0) return v;
+    if (k.size() == name.size() && strncasecmp(k.data(), name.data(), name.size()) == 0) return v;
   return {};
 }
 
@@ -113,8 +113,8 @@ const char* reason_phrase(int status) {
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
+    default: return "Unknown";
   }
-  return "Unknown";
 }
 
 bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {

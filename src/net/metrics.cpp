@@ -208,14 +208,14 @@ std::string Metrics::render() const {
       std::string le = "+Inf";
       if (b < kBucketsMicros.size()) {
         char buf[32];
-        std::snprintf(buf, sizeof buf, "%g", kBucketsMicros[b] / 1e6);
+        std::snprintf(buf, sizeof buf, "%g", static_cast<double>(kBucketsMicros[b]) / 1e6);
         le = buf;
       }
       out += "depesche_http_request_duration_seconds_bucket{" + labels + ",le=\"" + le + "\"} " +
              std::to_string(cumulative) + "\n";
     }
     char sum[48];
-    std::snprintf(sum, sizeof sum, "%.6f", t.sum_micros / 1e6);
+    std::snprintf(sum, sizeof sum, "%.6f", static_cast<double>(t.sum_micros) / 1e6);
     out += "depesche_http_request_duration_seconds_sum{" + labels + "} " + sum + "\n";
     out += "depesche_http_request_duration_seconds_count{" + labels + "} " +
            std::to_string(t.count) + "\n";

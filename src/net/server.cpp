@@ -71,7 +71,7 @@ std::string next_request_id() {
 
 // Errors the server answers itself, before or instead of a handler: JSON in
 // the API's error shape under /api/, plain text elsewhere.
-Response protocol_error(std::string_view target, int status, std::string message) {
+Response protocol_error(std::string_view target, int status, const std::string& message) {
   if (!target.starts_with("/api/"))
     return Response(status, "text/plain; charset=utf-8", message + "\n");
   const char* code = status == 404   ? "not_found"
@@ -248,6 +248,7 @@ void Server::run() {
   // Every context keeps running until the drain ends, even once its listener
   // is closed and it has no connection left: the drain posts work to it.
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  guards.reserve(I.workers.size());
   for (auto& w : I.workers) guards.push_back(asio::make_work_guard(w->ctx));
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < I.workers.size(); ++i)
@@ -476,7 +477,8 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
                                {"error", "request not complete within server.read_timeout_ms"},
                                {"remote", remote}});
         break;
-      } else if (ec == http::error::header_limit) {
+      } else if (ec == http::error::header_limit ||
+                 (ec == http::error::buffer_overflow && !parser.is_header_done())) {
         res = protocol_error(error_target(), 431,
                              "Request headers too large (limit " +
                                  std::to_string(opts.max_header_bytes) + " bytes)");
@@ -484,13 +486,9 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
         res = protocol_error(
             error_target(), 413,
             "Request body too large (limit " + std::to_string(opts.max_body_bytes) + " bytes)");
-      } else if (ec == http::error::buffer_overflow && parser.is_header_done()) {
+      } else if (ec == http::error::buffer_overflow) {
         res = protocol_error(error_target(), 400,
                              "Chunk-size line or trailer section too long (limit " +
-                                 std::to_string(opts.max_header_bytes) + " bytes)");
-      } else if (ec == http::error::buffer_overflow) {
-        res = protocol_error(error_target(), 431,
-                             "Request headers too large (limit " +
                                  std::to_string(opts.max_header_bytes) + " bytes)");
       } else if (ec == http::error::partial_message) {
         break;

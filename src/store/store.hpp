@@ -139,6 +139,12 @@ class TickerRepository {
   virtual Result<std::vector<domain::LiveBlog>> live_blogs() = 0;
   virtual Result<domain::LiveBlog> update_live_blog(const domain::LiveBlog& blog) = 0;
 
+  /// The time to give a new entry of `ticker`: `now`, or the newest entry's
+  /// time when that is later (a clock stepped back, or another node's runs
+  /// ahead), so a ticker reads in the order its entries were posted. Inside
+  /// a unit of work it also holds other writers of the ticker off until the
+  /// unit ends, so that no two units take the same place.
+  virtual Result<Millis> next_entry_time(std::string_view ticker, Millis now) = 0;
   virtual Result<domain::TickerEntry> insert_entry(const domain::TickerEntry& entry) = 0;
   virtual Result<domain::TickerEntry> entry(std::int64_t id) = 0;
   virtual Result<domain::TickerEntry> update_entry(const domain::TickerEntry& entry) = 0;

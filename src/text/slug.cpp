@@ -47,6 +47,7 @@ const char* transliterate(char32_t cp) {
     case U'û': return "u";
     case U'ç': return "c";
     case U'ñ': return "n";
+    default: break;
   }
   // Russian (a readable, BGN/PCGN-like scheme)
   static const char* const kCyrillic[] = {

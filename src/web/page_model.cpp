@@ -12,10 +12,12 @@ std::string section_path(std::string_view edition, std::string_view slug) {
   return "/" + std::string(edition) + "/" + std::string(slug) + "/";
 }
 
-static std::string absolute(const SiteInfo& site, const std::string& url) {
+namespace {
+std::string absolute(const SiteInfo& site, const std::string& url) {
   if (url.starts_with("https://") || url.starts_with("http://")) return url;
   return site.public_url + url;
 }
+}  // namespace
 
 nlohmann::json layout_model(const SiteInfo& site, const Catalog& cat,
                             const domain::Editions& editions, const std::string& title,

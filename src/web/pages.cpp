@@ -528,7 +528,7 @@ Response Pages::live_blog_page(Request& req) {
 
 Response Pages::private_page(const Request& req, int status, const std::string& edition,
                              const std::string& title, const std::string& template_name,
-                             nlohmann::json page, const Viewer& viewer) {
+                             const nlohmann::json& page, const Viewer& viewer) {
   const Catalog& cat = d_.i18n.catalog(edition);
   std::vector<domain::Section> sections;
   if (auto s = d_.articles.sections(edition)) sections = std::move(*s);

@@ -74,7 +74,7 @@ class Pages {
   /// and admin pages: `template_name` renders `page` inside the layout.
   net::Response private_page(const net::Request& req, int status, const std::string& edition,
                              const std::string& title, const std::string& template_name,
-                             nlohmann::json page, const Viewer& viewer);
+                             const nlohmann::json& page, const Viewer& viewer);
   Viewer viewer_of(const net::Request& req);
 
   /// The model's site info (public URL is known only after binding).

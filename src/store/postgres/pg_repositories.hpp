@@ -81,6 +81,7 @@ class PgTickerRepository final : public TickerRepository {
   Result<domain::LiveBlog> live_blog(std::string_view slug) override;
   Result<std::vector<domain::LiveBlog>> live_blogs() override;
   Result<domain::LiveBlog> update_live_blog(const domain::LiveBlog& blog) override;
+  Result<Millis> next_entry_time(std::string_view ticker, Millis now) override;
   Result<domain::TickerEntry> insert_entry(const domain::TickerEntry& entry) override;
   Result<domain::TickerEntry> entry(std::int64_t id) override;
   Result<domain::TickerEntry> update_entry(const domain::TickerEntry& entry) override;

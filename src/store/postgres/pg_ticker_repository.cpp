@@ -119,6 +119,22 @@ Result<LiveBlog> PgTickerRepository::update_live_blog(const LiveBlog& b) {
   return b;
 }
 
+Result<Millis> PgTickerRepository::next_entry_time(std::string_view ticker, Millis now) {
+  auto db = pool_.lease();
+  if (!db) return std::unexpected(db.error());
+  // Writers of one ticker on any node queue here until the unit that holds
+  // the lock ends, so the newest entry read below stays the newest.
+  if (auto r = (*db)->query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))",
+                            "ticker:" + std::string(ticker));
+      !r)
+    return std::unexpected(r.error());
+  auto rows = (*db)->query("SELECT max(created_at) FROM ticker_entries WHERE ticker = $1::text",
+                           std::string(ticker));
+  if (!rows) return std::unexpected(rows.error());
+  if (rows->empty() || rows->is_null(0, 0)) return now;
+  return std::max(now, rows->int64(0, 0));
+}
+
 Result<TickerEntry> PgTickerRepository::insert_entry(const TickerEntry& e) {
   auto db = pool_.lease();
   if (!db) return std::unexpected(db.error());

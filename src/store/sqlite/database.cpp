@@ -95,11 +95,13 @@ Result<Statement> Database::prepare(const char* sql) {
 }
 
 Result<std::unique_ptr<ConnectionPool>> ConnectionPool::open(const std::string& path,
-                                                             std::size_t readers) {
+                                                             std::size_t readers,
+                                                             GroupCommitLimits group_commit) {
   auto pool = std::make_unique<ConnectionPool>();
   auto w = Database::open(path, false);
   if (!w) return std::unexpected(w.error());
   pool->writer_ = std::move(*w);
+  pool->group_ = std::make_unique<GroupCommit>(*pool->writer_, group_commit);
   for (std::size_t i = 0; i < std::max<std::size_t>(1, readers); ++i) {
     auto r = Database::open(path, true);
     if (!r) return std::unexpected(r.error());
@@ -145,13 +147,24 @@ ConnectionPool::Lease ConnectionPool::reader() {
 
 ConnectionPool::Lease ConnectionPool::writer() {
   if (Database* unit = unit_connection()) return Lease(nullptr, unit, true);
-  writer_mutex_.lock();
+  group_->lock_alone();
   return Lease(this, writer_.get(), true);
+}
+
+Result<Database*> ConnectionPool::begin_unit() {
+  if (auto r = group_->enter(); !r) return std::unexpected(r.error());
+  set_unit_connection(writer_.get());
+  return writer_.get();
+}
+
+Result<void> ConnectionPool::end_unit() {
+  set_unit_connection(nullptr);
+  return group_->leave();
 }
 
 void ConnectionPool::release(Database* db, bool writer) {
   if (writer) {
-    writer_mutex_.unlock();
+    group_->unlock();
     return;
   }
   {

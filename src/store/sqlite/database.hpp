@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "store/sqlite/group_commit.hpp"
 
 namespace depesche::store::sqlite {
 
@@ -173,7 +174,8 @@ class Transaction {
 /// reader or writer, is the writer connection inside that transaction.
 class ConnectionPool {
  public:
-  static Result<std::unique_ptr<ConnectionPool>> open(const std::string& path, std::size_t readers);
+  static Result<std::unique_ptr<ConnectionPool>> open(const std::string& path, std::size_t readers,
+                                                      GroupCommitLimits group_commit = {});
 
   class Lease {
    public:
@@ -196,7 +198,20 @@ class ConnectionPool {
   };
 
   Lease reader();
+  /// The writer for a write outside any unit of work (inside one: the
+  /// unit's connection). An open group-commit batch is committed first.
   Lease writer();
+
+  /// Starts the calling thread's unit of work on the writer connection, in
+  /// the open group-commit batch (see group_commit.hpp); the unit's own
+  /// savepoint is the caller's. Every lease the thread takes until
+  /// end_unit() is that connection.
+  Result<Database*> begin_unit();
+  /// Ends the thread's unit and waits for its batch to commit: the result
+  /// of that commit. What the unit queued (after_commit, appended) must be
+  /// taken before.
+  Result<void> end_unit();
+  GroupCommitStats group_commit_stats() const { return group_->stats(); }
 
   /// The writer connection of this thread's unit of work, or null.
   Database* unit_connection() const;
@@ -220,10 +235,10 @@ class ConnectionPool {
  private:
   void release(Database* db, bool writer);
   std::unique_ptr<Database> writer_;
+  std::unique_ptr<GroupCommit> group_;  // owns the writer's lock
   std::vector<std::unique_ptr<Database>> readers_;
   std::vector<Database*> free_readers_;
   std::mutex mutex_;
-  std::mutex writer_mutex_;
   std::condition_variable reader_free_;
   std::function<void()> checkpoint_request_;
 };

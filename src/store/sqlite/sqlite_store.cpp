@@ -78,9 +78,9 @@ Result<void> dump_table(Database& db, const std::string& table,
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
-                                                       std::size_t readers) {
-  auto pool = ConnectionPool::open(path, readers);
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, std::size_t readers,
+                                                       GroupCommitLimits group_commit) {
+  auto pool = ConnectionPool::open(path, readers, group_commit);
   if (!pool) return std::unexpected(pool.error());
   std::unique_ptr<SqliteStore> s(new SqliteStore());
   s->pool_ = std::move(*pool);
@@ -93,6 +93,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
   s->events_ = std::make_unique<SqliteEventLog>(*s->pool_);
   return s;
 }
+
+GroupCommitStats SqliteStore::group_commit_stats() const { return pool_->group_commit_stats(); }
 
 SqliteStore::~SqliteStore() {
   if (pool_) pool_->set_checkpoint_request(nullptr);
@@ -135,22 +137,24 @@ Result<void> SqliteStore::transact(const std::function<Result<void>()>& work) {
     if (!inner) queued.resize(before);
     return inner;
   }
+  // A unit of its own, in the open group-commit batch: its savepoint keeps
+  // a failure to itself, and it is done once the batch has committed.
+  auto unit = pool_->begin_unit();
+  if (!unit) return std::unexpected(unit.error());
   bool appended = false;
   std::vector<std::function<void()>> queued;
-  {
-    auto writer = pool_->writer();
-    pool_->set_unit_connection(&*writer);
-    struct EndUnit {
-      ConnectionPool& pool;
-      ~EndUnit() { pool.set_unit_connection(nullptr); }
-    } end_unit{*pool_};
-    Transaction tx(*writer);
-    if (auto r = tx.begin(); !r) return r;
+  auto done = [&]() -> Result<void> {
+    Transaction savepoint(**unit);
+    if (auto r = savepoint.begin(); !r) return r;
     if (auto r = work(); !r) return r;
+    if (auto r = savepoint.commit(); !r) return r;
     appended = pool_->unit_appended();
     queued = std::move(pool_->unit_after_commit());
-    if (auto r = tx.commit(); !r) return r;
-  }
+    return {};
+  }();
+  auto committed = pool_->end_unit();
+  if (!done) return done;
+  if (!committed) return committed;
   // After the writer is given back: a callback may use the store itself.
   if (appended) events_->notify();
   for (auto& fn : queued) fn();

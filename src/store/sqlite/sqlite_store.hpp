@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "store/sqlite/group_commit.hpp"
 #include "store/sqlite/wal_checkpointer.hpp"
 #include "store/store.hpp"
 
@@ -15,8 +16,8 @@ class SqliteEventLog;
 class SqliteStore final : public Store {
  public:
   /// Opens or creates the database file; does not migrate (call migrate()).
-  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path,
-                                                   std::size_t readers = 4);
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, std::size_t readers = 4,
+                                                   GroupCommitLimits group_commit = {});
   ~SqliteStore() override;
 
   ArticleRepository& articles() override;
@@ -38,6 +39,7 @@ class SqliteStore final : public Store {
   /// SQLite checkpoints inside commits, which is fine for short commands.
   Result<void> start_checkpointer(std::chrono::milliseconds interval);
   CheckpointStats checkpoint_stats() const;
+  GroupCommitStats group_commit_stats() const;
 
  private:
   SqliteStore() = default;

@@ -117,6 +117,19 @@ Result<LiveBlog> SqliteTickerRepository::update_live_blog(const LiveBlog& b) {
   return b;
 }
 
+Result<Millis> SqliteTickerRepository::next_entry_time(std::string_view ticker, Millis now) {
+  // A unit of work holds the one writer connection, so the newest entry
+  // read here stays the newest until the unit ends.
+  auto db = pool_.writer();
+  auto st = db->prepare("SELECT max(created_at) FROM ticker_entries WHERE ticker = ?");
+  if (!st) return std::unexpected(st.error());
+  st->bind(1, ticker);
+  auto row = st->step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row || st->is_null(0)) return now;
+  return std::max(now, st->int64(0));
+}
+
 Result<TickerEntry> SqliteTickerRepository::insert_entry(const TickerEntry& e) {
   auto db = pool_.writer();
   auto st = db->prepare(

@@ -592,6 +592,22 @@ TEST_F(TickerServiceTest, ConcurrentPostsArePublishedInStoredOrder) {
     EXPECT_LE(events.changes[i - 1].entry.created_at, events.changes[i].entry.created_at);
 }
 
+TEST_F(TickerServiceTest, ATrustedDateIsStoredAndPublishedButNeverBeforeTheNewestEntry) {
+  // The demo loader dates its entries back: the stored entry and its live
+  // event carry that date, written together.
+  auto in = body("an evening's first entry");
+  in.posted_at = 1'800'000'000'000;
+  auto first = service.post_entry("de", in).value();
+  EXPECT_EQ(first.created_at, 1'800'000'000'000);
+  EXPECT_EQ(store->tickers().entry(first.id)->created_at, 1'800'000'000'000);
+  EXPECT_EQ(events.changes.back().entry.created_at, 1'800'000'000'000);
+  // An earlier date would put the entry below one already posted.
+  in.posted_at = 1'700'000'000'000;
+  auto second = service.post_entry("de", in).value();
+  EXPECT_EQ(second.created_at, 1'800'000'000'000);
+  EXPECT_EQ(ids_of(all_pages("de", PageOrder::oldest, 10)), (std::vector{first.id, second.id}));
+}
+
 TEST_F(TickerServiceTest, PagesEndWithoutAnEmptyPage) {
   for (int i = 0; i < 14; ++i) post("de", "entry");
   auto first = service.entries({"de", PageOrder::newest, std::nullopt, 7}).value();

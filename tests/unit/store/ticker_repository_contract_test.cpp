@@ -460,6 +460,21 @@ TEST_P(TickerRepositoryContract, PinnedHoldsOnlyTheNewestFew) {
   EXPECT_EQ(ids(tickers.pinned("de").value()), pinned);
 }
 
+TEST_P(TickerRepositoryContract, ANewEntryTakesNowOnAnEmptyTicker) {
+  EXPECT_EQ(tickers.next_entry_time("de", kStart).value(), kStart);
+}
+
+TEST_P(TickerRepositoryContract, ANewEntryIsNeverDatedBeforeTheNewestOne) {
+  add("de", kStart + 5'000);
+  add("en", kStart + 9'000);
+  // A clock that stepped back (or another node's, behind this one) still
+  // gives an entry the ticker's newest time, never an earlier one.
+  EXPECT_EQ(tickers.next_entry_time("de", kStart).value(), kStart + 5'000);
+  EXPECT_EQ(tickers.next_entry_time("de", kStart + 7'000).value(), kStart + 7'000);
+  // Another ticker's entries do not count.
+  EXPECT_EQ(tickers.next_entry_time("ru", kStart).value(), kStart);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, TickerRepositoryContract, ::testing::ValuesIn(store_kinds()),
                          store_kind_name);
 

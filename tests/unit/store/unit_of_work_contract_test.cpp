@@ -296,6 +296,33 @@ TEST_P(UnitOfWorkContract, UnitsFromManyThreadsAllCommitWholly) {
   EXPECT_EQ(events("ticker:de"), 40u);
 }
 
+TEST_P(UnitOfWorkContract, ConcurrentUnitsStampOneTickerInCommitOrder) {
+  // Four writers whose clocks all say the same time: each unit takes its
+  // place from the store, so the entries come out in commit order (by id)
+  // with times that never go back.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        auto r = store->transact([&]() -> Result<void> {
+          auto at = store->tickers().next_entry_time("de", kStart);
+          if (!at) return std::unexpected(at.error());
+          STEP(store->tickers().insert_entry(make_entry("de", *at + 1)));
+          return {};
+        });
+        EXPECT_TRUE(r) << r.error().message;
+      }
+    });
+  for (auto& th : threads) th.join();
+  auto page = store->tickers().entries({"de", domain::PageOrder::oldest, std::nullopt, 100});
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->items.size(), 40u);
+  for (std::size_t i = 1; i < page->items.size(); ++i) {
+    EXPECT_LT(page->items[i - 1].id, page->items[i].id) << "entry " << i;
+    EXPECT_LT(page->items[i - 1].created_at, page->items[i].created_at) << "entry " << i;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, UnitOfWorkContract, ::testing::ValuesIn(store_kinds()),
                          store_kind_name);
 
