@@ -8,7 +8,7 @@ Result<Caller> CallerAuth::identify(const net::Request& req, bool state_changing
       return fail(ErrorCode::unauthorized, "use Authorization: Bearer <token>");
     auto token = tokens_.authenticate(auth.substr(7));
     if (!token) return std::unexpected(token.error());
-    return Caller{token->role, std::nullopt};
+    return Caller{token->role, std::nullopt, token->id};
   }
   auto secret = guard_.session_secret(req);
   if (!secret) return Caller{};

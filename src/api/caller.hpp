@@ -17,6 +17,7 @@ namespace depesche::api {
 struct Caller {
   std::optional<domain::Role> role;        // nullopt: anonymous
   std::optional<domain::Account> account;  // set for session callers
+  std::optional<std::int64_t> token_id;    // set for bearer callers
 };
 
 class CallerAuth {

@@ -9,6 +9,7 @@
 #include "api/articles_api.hpp"
 #include "api/auth_api.hpp"
 #include "api/caller.hpp"
+#include "api/idempotency.hpp"
 #include "api/ticker_events.hpp"
 #include "api/tickers_api.hpp"
 #include "app/log_event_source.hpp"
@@ -299,6 +300,8 @@ int Application::serve() {
   api::AuthApi auth_api(*p.accounts, *p.tokens, guard, session_max_age_s);
   api::CallerAuth callers(*p.tokens, *p.accounts, guard);
   api::TickersApi tickers_api(*p.tickers, callers);
+  api::IdempotentPosts idempotent_posts(*p.store, callers,
+                                        {.ttl = std::chrono::hours(c.api_idempotency_ttl_hours)});
 
   router.set_upgrade(
       "/live", net::Upgrade{[&hub](const net::Request& req) { return hub.check_handshake(req); },
@@ -424,6 +427,7 @@ int Application::serve() {
   articles_api.register_routes(router);
   auth_api.register_routes(router);
   tickers_api.register_routes(router);
+  idempotent_posts.cover(router);
   account_pages.register_routes(router);
   editor_console.register_routes(router);
   pages.register_routes(router);

@@ -82,6 +82,8 @@ const std::vector<Option>& options() {
        "a session unused this long ends"},
       {"accounts", "session_max_hours", &Config::accounts_session_max_hours, 1, 8760,
        "a session ends this long after login, used or not"},
+      {"api", "idempotency_ttl_hours", &Config::api_idempotency_ttl_hours, 1, 720,
+       "how long the answer to a POST with an Idempotency-Key is kept for its retries"},
       {"accounts", "login_per_minute", &Config::accounts_login_per_minute, 1, 1000,
        "login attempts per account and per client address (429 above)"},
       {"accounts", "register_per_hour", &Config::accounts_register_per_hour, 1, 100'000,

@@ -45,6 +45,7 @@ struct Config {
   std::int64_t accounts_reset_ttl_hours = 2;
   std::int64_t accounts_session_idle_hours = 14 * 24;
   std::int64_t accounts_session_max_hours = 30 * 24;
+  std::int64_t api_idempotency_ttl_hours = 24;
   std::int64_t accounts_login_per_minute = 6;
   std::int64_t accounts_register_per_hour = 10;
   std::int64_t accounts_reset_per_hour = 5;

@@ -46,6 +46,14 @@ class Router {
   /// Registers a route; GET routes answer HEAD as well.
   void add(std::vector<Method> methods, std::string pattern, Handler handler,
            FastHandler fast = {});
+  /// Wraps the handler of every route registered so far that `which`
+  /// picks: a cross-cutting rule (idempotent POSTs) covers every route it
+  /// is meant for, including ones added later to the same table.
+  void decorate(const std::function<bool(const Route&)>& which,
+                const std::function<Handler(Handler)>& with) {
+    for (auto& r : routes_)
+      if (which(r)) r.handler = with(std::move(r.handler));
+  }
   /// Serves `path` (exact) as an upgrade route.
   void set_upgrade(std::string path, Upgrade upgrade) {
     upgrade_path_ = std::move(path);

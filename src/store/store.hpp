@@ -17,6 +17,7 @@
 #include "base/error.hpp"
 #include "domain/account.hpp"
 #include "domain/article.hpp"
+#include "domain/idempotency.hpp"
 #include "domain/queued_mail.hpp"
 #include "domain/ticker.hpp"
 #include "domain/token.hpp"
@@ -179,6 +180,22 @@ class MailQueueRepository {
   virtual Result<std::int64_t> count(domain::MailState state) = 0;
 };
 
+/// The answers remembered for Idempotency-Key retries (api/idempotency.hpp).
+class IdempotencyRepository {
+ public:
+  virtual ~IdempotencyRepository() = default;
+  /// The answer remembered for `key` of `scope`, or nullopt.
+  virtual Result<std::optional<domain::RememberedResponse>> find(std::string_view scope,
+                                                                 std::string_view key) = 0;
+  /// conflict when the scope already has an answer for that key.
+  virtual Result<void> remember(const domain::RememberedResponse& response) = 0;
+  /// Forgets the answers remembered before `before`, at most `limit` of
+  /// them (the oldest first); returns how many.
+  virtual Result<int> forget_before(Millis before, int limit) = 0;
+  /// Forgets one answer (an expired one, before its key is used again).
+  virtual Result<void> forget(std::string_view scope, std::string_view key) = 0;
+};
+
 /// Bytes stored as such (a BLOB), as Store::dump reports them.
 struct StoredBytes {
   std::string bytes;
@@ -205,6 +222,7 @@ class Store {
   virtual TickerRepository& tickers() = 0;
   virtual MailQueueRepository& mail_queue() = 0;
   virtual EventLog& events() = 0;
+  virtual IdempotencyRepository& idempotency() = 0;
 
   /// A unit of work: runs `work` as one transaction. Every repository call
   /// that `work` makes on this thread joins it, reads included (they see

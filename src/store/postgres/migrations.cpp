@@ -210,6 +210,20 @@ CREATE TABLE relay_positions (
   position BIGINT NOT NULL
 );
 )sql",
+    // 7: answers remembered for Idempotency-Key retries.
+    R"sql(
+CREATE TABLE idempotency_keys (
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  headers TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+CREATE INDEX idempotency_keys_by_time ON idempotency_keys (created_at);
+)sql",
 };
 
 Result<int> migrate_locked(Connection& db) {

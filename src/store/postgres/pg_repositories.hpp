@@ -110,4 +110,17 @@ class PgMailQueueRepository final : public MailQueueRepository {
   ConnectionPool& pool_;
 };
 
+class PgIdempotencyRepository final : public IdempotencyRepository {
+ public:
+  explicit PgIdempotencyRepository(ConnectionPool& pool) : pool_(pool) {}
+  Result<std::optional<domain::RememberedResponse>> find(std::string_view scope,
+                                                         std::string_view key) override;
+  Result<void> remember(const domain::RememberedResponse& response) override;
+  Result<int> forget_before(Millis before, int limit) override;
+  Result<void> forget(std::string_view scope, std::string_view key) override;
+
+ private:
+  ConnectionPool& pool_;
+};
+
 }  // namespace depesche::store::postgres

@@ -21,6 +21,7 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const std::string& url, std::size
   s->accounts_ = std::make_unique<PgAccountRepository>(*s->pool_);
   s->tickers_ = std::make_unique<PgTickerRepository>(*s->pool_);
   s->mail_queue_ = std::make_unique<PgMailQueueRepository>(*s->pool_);
+  s->idempotency_ = std::make_unique<PgIdempotencyRepository>(*s->pool_);
   s->events_ = std::make_unique<PgEventLog>(*s->pool_);
   return s;
 }
@@ -33,6 +34,7 @@ AccountRepository& PgStore::accounts() { return *accounts_; }
 TickerRepository& PgStore::tickers() { return *tickers_; }
 MailQueueRepository& PgStore::mail_queue() { return *mail_queue_; }
 EventLog& PgStore::events() { return *events_; }
+IdempotencyRepository& PgStore::idempotency() { return *idempotency_; }
 
 Result<void> PgStore::transact(const std::function<Result<void>()>& work) {
   // Nested: a savepoint of the outer unit, so a failed inner part that the

@@ -35,6 +35,7 @@ class PgStore final : public Store {
   TickerRepository& tickers() override;
   MailQueueRepository& mail_queue() override;
   EventLog& events() override;
+  IdempotencyRepository& idempotency() override;
   /// As Store::transact. A unit that fails with a serialization failure or
   /// a deadlock is run again, up to kAttempts times in all, then fails as
   /// unavailable: `work` must be safe to repeat (it is, when all it
@@ -57,6 +58,7 @@ class PgStore final : public Store {
   std::unique_ptr<AccountRepository> accounts_;
   std::unique_ptr<TickerRepository> tickers_;
   std::unique_ptr<MailQueueRepository> mail_queue_;
+  std::unique_ptr<IdempotencyRepository> idempotency_;
   std::unique_ptr<PgEventLog> events_;
 };
 

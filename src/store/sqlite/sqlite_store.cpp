@@ -90,6 +90,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   s->accounts_ = std::make_unique<SqliteAccountRepository>(*s->pool_);
   s->tickers_ = std::make_unique<SqliteTickerRepository>(*s->pool_);
   s->mail_queue_ = std::make_unique<SqliteMailQueueRepository>(*s->pool_);
+  s->idempotency_ = std::make_unique<SqliteIdempotencyRepository>(*s->pool_);
   s->events_ = std::make_unique<SqliteEventLog>(*s->pool_);
   return s;
 }
@@ -120,6 +121,7 @@ AccountRepository& SqliteStore::accounts() { return *accounts_; }
 TickerRepository& SqliteStore::tickers() { return *tickers_; }
 MailQueueRepository& SqliteStore::mail_queue() { return *mail_queue_; }
 EventLog& SqliteStore::events() { return *events_; }
+IdempotencyRepository& SqliteStore::idempotency() { return *idempotency_; }
 
 Result<void> SqliteStore::transact(const std::function<Result<void>()>& work) {
   // Nested: a savepoint of the outer unit, so a failed inner part that the

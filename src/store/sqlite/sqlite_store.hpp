@@ -26,6 +26,7 @@ class SqliteStore final : public Store {
   TickerRepository& tickers() override;
   MailQueueRepository& mail_queue() override;
   EventLog& events() override;
+  IdempotencyRepository& idempotency() override;
   Result<void> transact(const std::function<Result<void>()>& work) override;
   void after_commit(std::function<void()> fn) override;
   Result<int> migrate() override;
@@ -49,6 +50,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<AccountRepository> accounts_;
   std::unique_ptr<TickerRepository> tickers_;
   std::unique_ptr<MailQueueRepository> mail_queue_;
+  std::unique_ptr<IdempotencyRepository> idempotency_;
   std::unique_ptr<SqliteEventLog> events_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // last member: stops first
   std::string path_;
