@@ -202,6 +202,7 @@ Result<std::vector<Account>> PgAccountRepository::list(std::int64_t after_id, in
                            after_id, limit);
   if (!rows) return std::unexpected(rows.error());
   std::vector<Account> out;
+  out.reserve(static_cast<std::size_t>(rows->size()));
   for (int i = 0; i < rows->size(); ++i) out.push_back(read_account(*rows, i));
   return out;
 }
@@ -250,6 +251,7 @@ Result<std::vector<Session>> PgAccountRepository::sessions_of(std::int64_t accou
       SESSION_COLUMNS "WHERE account_id = $1::bigint ORDER BY last_seen_at DESC", account_id);
   if (!rows) return std::unexpected(rows.error());
   std::vector<Session> out;
+  out.reserve(static_cast<std::size_t>(rows->size()));
   for (int i = 0; i < rows->size(); ++i) out.push_back(read_session(*rows, i));
   return out;
 }

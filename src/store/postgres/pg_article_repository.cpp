@@ -157,6 +157,7 @@ Result<std::vector<Section>> PgArticleRepository::sections(std::string_view edit
       SECTION_COLUMNS "WHERE edition = $1 ORDER BY position, name COLLATE \"C\"", edition);
   if (!rows) return std::unexpected(rows.error());
   std::vector<Section> out;
+  out.reserve(static_cast<std::size_t>(rows->size()));
   for (int i = 0; i < rows->size(); ++i) out.push_back(read_section(*rows, i));
   return out;
 }

@@ -143,6 +143,7 @@ Result<std::vector<std::string>> table_names(Connection& db) {
       "current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name");
   if (!rows) return std::unexpected(rows.error());
   std::vector<std::string> out;
+  out.reserve(static_cast<std::size_t>(rows->size()));
   for (int i = 0; i < rows->size(); ++i) out.push_back(rows->text(i, 0));
   return out;
 }

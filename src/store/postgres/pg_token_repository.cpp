@@ -63,6 +63,7 @@ Result<std::vector<domain::ApiToken>> PgTokenRepository::list() {
   auto rows = (*db)->query(API_TOKEN_COLUMNS "ORDER BY id");
   if (!rows) return std::unexpected(rows.error());
   std::vector<domain::ApiToken> out;
+  out.reserve(static_cast<std::size_t>(rows->size()));
   for (int i = 0; i < rows->size(); ++i) out.push_back(read_token(*rows, i));
   return out;
 }

@@ -4,7 +4,7 @@
 
 namespace depesche::store::sqlite {
 
-Keyset::Keyset(std::string at, std::string id, domain::PageOrder order,
+Keyset::Keyset(const std::string& at, const std::string& id, domain::PageOrder order,
                std::optional<domain::Cursor> after, int limit, int first_param)
     : after_(after), limit_(std::max(limit, 1)), first_param_(first_param) {
   bool newest = order == domain::PageOrder::newest;

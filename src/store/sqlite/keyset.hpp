@@ -23,7 +23,7 @@ class Keyset {
   /// a.created_at)"); an index on them in the same order keeps paging
   /// cheap. The keyset's parameters are numbered from `first_param` on,
   /// after the query's own. A `limit` below 1 is taken as 1.
-  Keyset(std::string at, std::string id, domain::PageOrder order,
+  Keyset(const std::string& at, const std::string& id, domain::PageOrder order,
          std::optional<domain::Cursor> after, int limit, int first_param);
 
   /// To follow the query's own WHERE conditions:
