@@ -86,8 +86,12 @@ class Rows {
 class Connection {
  public:
   /// Connects with a libpq URL or key=value string; unavailable with the
-  /// server's reason when that fails.
-  static Result<std::unique_ptr<Connection>> open(const std::string& url);
+  /// server's reason when that fails. A server that does not answer is
+  /// given up after `connect_timeout_s` (libpq waits for ever by default)
+  /// unless the URL sets its own connect_timeout.
+  static Result<std::unique_ptr<Connection>> open(const std::string& url,
+                                                  int connect_timeout_s = kConnectTimeoutS);
+  static constexpr int kConnectTimeoutS = 10;
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -126,6 +130,11 @@ class Connection {
   bool lost_ = false;
   bool retryable_ = false;
 };
+
+/// Whether libpq can parse `url` as a connection URL or key=value string:
+/// invalid with libpq's reason (which never repeats a password) if not.
+/// Connects to nothing.
+Result<void> check_url(const std::string& url);
 
 /// A transaction on one connection that rolls back unless committed.
 /// Inside another transaction it is a savepoint of it, so a repository
