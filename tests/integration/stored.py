@@ -78,11 +78,6 @@ def store_url_for(data_dir) -> str | None:
 sqlite_files_only = pytest.mark.skipif(
     store_kind() != "sqlite", reason="reads the SQLite store's own files")
 
-# Tests about the behaviour of the SQLite store itself (its files, its
-# locking), which have no PostgreSQL counterpart: skipped with the reason.
-def sqlite_only(reason: str):
-    return pytest.mark.skipif(store_kind() != "sqlite", reason=reason)
-
 
 def _data_dir(srv_or_dir) -> Path:
     return Path(srv_or_dir.data_dir if hasattr(srv_or_dir, "data_dir") else srv_or_dir)

@@ -1,6 +1,7 @@
 #include "store/postgres/connection.hpp"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <charconv>
 #include <cstring>
@@ -182,6 +183,13 @@ bool Connection::failed_transaction() const {
 }
 
 bool Connection::broken() const { return lost_ || PQstatus(conn_) == CONNECTION_BAD; }
+
+bool Connection::spoke_unasked() const {
+  int fd = PQsocket(conn_);
+  if (fd < 0) return true;
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) != 0;
+}
 
 Result<void> Transaction::begin() {
   nested_ = db_.in_transaction();

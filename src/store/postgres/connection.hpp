@@ -115,6 +115,12 @@ class Connection {
   bool failed_transaction() const;
   /// The connection is lost (or the server ended it): the pool replaces it.
   bool broken() const;
+  /// For an idle connection: whether the server has said anything since
+  /// the last answer. An idle session gets nothing unasked but its end (a
+  /// restart, a failover, pg_terminate_backend: a FATAL message and EOF),
+  /// so the pool replaces such a connection before anyone uses it. One
+  /// poll() without waiting; a false alarm costs a reconnect.
+  bool spoke_unasked() const;
   /// Whether a statement failed with a serialization failure or a deadlock
   /// since the last call; transact() retries its unit then.
   bool take_retryable() { return std::exchange(retryable_, false); }

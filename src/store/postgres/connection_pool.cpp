@@ -55,7 +55,10 @@ Result<ConnectionPool::Lease> ConnectionPool::lease() {
   }
   // The slot is this thread's now: reconnecting outside the mutex lets
   // the others go on meanwhile.
-  if (!slots_[slot] || slots_[slot]->broken()) {
+  // A session the server ended while it sat here would fail its next
+  // statement (one failed request per pooled connection after a restart):
+  // it is replaced now instead.
+  if (!slots_[slot] || slots_[slot]->broken() || slots_[slot]->spoke_unasked()) {
     slots_[slot].reset();
     auto c = Connection::open(url_, connect_timeout_s_);
     if (!c) {
