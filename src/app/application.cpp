@@ -13,6 +13,7 @@
 #include "api/ticker_events.hpp"
 #include "api/tickers_api.hpp"
 #include "app/log_event_source.hpp"
+#include "app/store_opener.hpp"
 #include "base/log.hpp"
 #include "bus/event_relay.hpp"
 #include "bus/in_process_bus.hpp"
@@ -140,19 +141,17 @@ Result<std::unique_ptr<Application>> Application::open(Config config) {
   auto& p = *app->p_;
   p.config = std::move(config);
   const Config& c = p.config;
-  auto store = store::sqlite::SqliteStore::open(
-      (fs::path(c.data_dir) / "depesche.db").string(),
-      static_cast<std::size_t>(c.server_blocking_threads),
-      {.max_units = static_cast<std::size_t>(c.store_group_commit_max_units),
-       .max_age = std::chrono::microseconds(c.store_group_commit_max_age_us)});
+  auto store = open_store(c);
   if (!store) return std::unexpected(store.error());
-  p.sqlite = store->get();
-  p.store = std::move(*store);
+  p.sqlite = store->sqlite;
+  p.store = std::move(store->store);
   if (auto v = p.store->migrate(); !v) return std::unexpected(v.error());
-  if (auto r =
-          p.sqlite->start_checkpointer(std::chrono::milliseconds(c.store_checkpoint_interval_ms));
-      !r)
-    return std::unexpected(r.error());
+  // PostgreSQL keeps its own WAL.
+  if (p.sqlite)
+    if (auto r =
+            p.sqlite->start_checkpointer(std::chrono::milliseconds(c.store_checkpoint_interval_ms));
+        !r)
+      return std::unexpected(r.error());
   p.editions = std::make_unique<domain::Editions>(c.site_editions, c.site_default_edition);
   p.articles = std::make_unique<domain::ArticleService>(*p.store, *p.editions);
   p.tokens = std::make_unique<domain::TokenService>(*p.store);
@@ -359,8 +358,6 @@ int Application::serve() {
                     "\"} " + std::to_string(*n) + "\n";
         auto live = hub.stats();
         auto rs = relay.stats();
-        auto wal = p.sqlite->checkpoint_stats();
-        auto gc = p.sqlite->group_commit_stats();
         auto d = [](auto v) { return static_cast<double>(v); };
         struct Sample {
           const char* name;
@@ -397,31 +394,40 @@ int Application::serve() {
                         "Commit-to-publish time of the last event.", d(rs.lag_ms) / 1000.0},
                  Sample{"depesche_relay_errors_total", "counter",
                         "Failed attempts to read or publish events.", d(rs.errors)},
-                 Sample{"depesche_wal_frames", "gauge",
-                        "SQLite WAL frames not yet emptied, after the last checkpoint.",
-                        d(wal.wal_frames)},
-                 Sample{"depesche_store_commits_total", "counter",
-                        "Store commits (each one fsync; group commit shares one between writes).",
-                        d(gc.commits)},
-                 Sample{"depesche_store_commit_failures_total", "counter",
-                        "Store commits that failed (their writes were not acknowledged).",
-                        d(gc.failed)},
-                 Sample{"depesche_store_committed_writes_total", "counter",
-                        "Units of work committed.", d(gc.units)},
-                 Sample{"depesche_store_commit_batch_max", "gauge",
-                        "Units of work in the largest commit so far.", d(gc.largest)},
-                 Sample{"depesche_store_commit_seconds_total", "counter",
-                        "Time spent committing (mostly the fsync).", gc.commit_seconds_sum},
-                 Sample{"depesche_store_commit_seconds_max", "gauge", "The longest commit so far.",
-                        gc.commit_seconds_max},
-                 Sample{"depesche_wal_checkpoints_total", "counter",
-                        "Background WAL checkpoints run.", d(wal.checkpoints)},
-                 Sample{"depesche_wal_truncations_total", "counter", "Times the WAL was emptied.",
-                        d(wal.truncations)},
-                 Sample{"depesche_wal_checkpoint_longest_seconds", "gauge",
-                        "The slowest background checkpoint so far.", d(wal.longest_ms) / 1000.0},
              })
           net::append_metric(text, m.name, m.type, m.help, m.value);
+        // The WAL and the group commit are SQLite's; PostgreSQL reports its
+        // own in its statistics views.
+        if (p.sqlite) {
+          auto wal = p.sqlite->checkpoint_stats();
+          auto gc = p.sqlite->group_commit_stats();
+          for (const Sample& m : {
+                   Sample{"depesche_store_commits_total", "counter",
+                          "Store commits (each one fsync; group commit shares one between writes).",
+                          d(gc.commits)},
+                   Sample{"depesche_store_commit_failures_total", "counter",
+                          "Store commits that failed (their writes were not acknowledged).",
+                          d(gc.failed)},
+                   Sample{"depesche_store_committed_writes_total", "counter",
+                          "Units of work committed.", d(gc.units)},
+                   Sample{"depesche_store_commit_batch_max", "gauge",
+                          "Units of work in the largest commit so far.", d(gc.largest)},
+                   Sample{"depesche_store_commit_seconds_total", "counter",
+                          "Time spent committing (mostly the fsync).", gc.commit_seconds_sum},
+                   Sample{"depesche_store_commit_seconds_max", "gauge",
+                          "The longest commit so far.", gc.commit_seconds_max},
+                   Sample{"depesche_wal_frames", "gauge",
+                          "SQLite WAL frames not yet emptied, after the last checkpoint.",
+                          d(wal.wal_frames)},
+                   Sample{"depesche_wal_checkpoints_total", "counter",
+                          "Background WAL checkpoints run.", d(wal.checkpoints)},
+                   Sample{"depesche_wal_truncations_total", "counter", "Times the WAL was emptied.",
+                          d(wal.truncations)},
+                   Sample{"depesche_wal_checkpoint_longest_seconds", "gauge",
+                          "The slowest background checkpoint so far.", d(wal.longest_ms) / 1000.0},
+               })
+            net::append_metric(text, m.name, m.type, m.help, m.value);
+        }
         return net::Response(200, "text/plain; version=0.0.4; charset=utf-8", std::move(text));
       });
   articles_api.register_routes(router);

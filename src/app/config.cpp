@@ -6,6 +6,7 @@
 #include <charconv>
 #include <variant>
 
+#include "app/store_opener.hpp"
 #include "base/log.hpp"
 #include "domain/editions.hpp"
 #include "mail/address.hpp"
@@ -60,6 +61,11 @@ const std::vector<Option>& options() {
       {"store", "group_commit_max_age_us", &Config::store_group_commit_max_age_us, 0, 1'000'000,
        "SQLite: a commit shared by waiting writers happens at the latest this long after its "
        "first write"},
+      {"store", "pool_size", &Config::store_pool_size, 0, 1000,
+       "PostgreSQL: connections per process; 0: server.blocking_threads + 2 (relay, outbox), "
+       "at most 16"},
+      {"store", "connect_timeout_s", &Config::store_connect_timeout_s, 1, 600,
+       "PostgreSQL: give up connecting to a server that does not answer after this long"},
       {"bus", "url", &Config::bus_url, 0, 0, "empty: in-process; redis://... for Redis"},
       {"mail", "smtp_url", &Config::mail_smtp_url, 0, 0,
        "empty: maildir outbox in the data dir; smtp://host:port"},
@@ -265,18 +271,7 @@ Result<void> validate(Config& c) {
   if (!log::parse_level(c.log_level, lvl))
     return fail(ErrorCode::invalid,
                 "log.level: expected debug, info, warn or error, got '" + c.log_level + "'");
-  // The PostgreSQL store (store/postgres/) is built and passes the store
-  // contract suites, but is not wired into the application, has not run
-  // the integration suites and has no multi-node mail claim yet (issue 9):
-  // unreachable until then.
-  if (c.store_url.rfind("postgres://", 0) == 0 || c.store_url.rfind("postgresql://", 0) == 0)
-    return fail(ErrorCode::invalid,
-                "store.url: the PostgreSQL store is not complete in this version; leave "
-                "store.url empty for the embedded SQLite store");
-  if (!c.store_url.empty())
-    return fail(
-        ErrorCode::invalid,
-        "store.url: only the embedded SQLite store (empty url) is available in this version");
+  if (auto kind = store_kind_of(c.store_url); !kind) return std::unexpected(kind.error());
   if (!c.bus_url.empty())
     return fail(ErrorCode::invalid,
                 "bus.url: only the in-process bus (empty url) is available in this version");

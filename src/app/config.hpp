@@ -26,10 +26,12 @@ struct Config {
   // [data]
   std::string data_dir = "./data";
   // [store]
-  std::string store_url;
+  std::string store_url;  // empty: SQLite in data_dir; postgres://...
   std::int64_t store_checkpoint_interval_ms = 1000;
   std::int64_t store_group_commit_max_units = 128;
   std::int64_t store_group_commit_max_age_us = 5000;
+  std::int64_t store_pool_size = 0;  // PostgreSQL; 0: blocking threads + 2
+  std::int64_t store_connect_timeout_s = 10;
   // [bus]
   std::string bus_url;
   // [mail]

@@ -101,6 +101,12 @@ def child_env(data_dir: Path | str | None, extra: dict | None = None) -> dict:
     env.setdefault("LC_ALL", "C.UTF-8")
     if data_dir is not None:
         env["DEPESCHE_DATA_DIR"] = str(data_dir)
+        # Imported here: stored.py imports this module.
+        from stored import store_url_for
+
+        url = store_url_for(data_dir)
+        if url is not None:
+            env["DEPESCHE_STORE_URL"] = url
     if extra:
         for k, v in extra.items():
             if v is None:

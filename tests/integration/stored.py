@@ -16,8 +16,12 @@ them when the suite runs against another store.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import subprocess
+import threading
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -25,14 +29,50 @@ import pytest
 from conftest import run_cli
 
 # Which store the servers under test use: empty for the embedded SQLite
-# store (the default), else a store.url such as postgres://... (not yet
-# supported by the binary; the variable is read here so that the switch is
-# made in one place).
+# store (the default), else the URL of a PostgreSQL server
+# (postgres://user@host:port/db?...), on which every data directory gets a
+# database of its own (see store_url_for). The switch is made here and
+# nowhere else.
 TEST_STORE_URL = os.environ.get("INTEG_STORE_URL", "")
 
 
 def store_kind() -> str:
-    return "sqlite" if not TEST_STORE_URL else TEST_STORE_URL.split(":", 1)[0]
+    if not TEST_STORE_URL:
+        return "sqlite"
+    scheme = TEST_STORE_URL.split(":", 1)[0]
+    return "postgres" if scheme in ("postgres", "postgresql") else scheme
+
+
+_created: set[str] = set()
+_created_lock = threading.Lock()
+
+
+def _database_name(data_dir: Path) -> str:
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:24]
+    return f"it_{digest}"
+
+
+def store_url_for(data_dir) -> str | None:
+    """The store.url for the servers and commands of `data_dir`: None for
+    SQLite (the store is a file in the data dir), else a database of its
+    own on the PostgreSQL server of INTEG_STORE_URL, created empty the first
+    time the data dir is used. One data dir is one store, as on SQLite: a
+    server restarted on it, and the CLI run beside it, see the same data;
+    another data dir starts from nothing."""
+    if store_kind() != "postgres":
+        return None
+    name = _database_name(Path(data_dir))
+    base = urllib.parse.urlsplit(TEST_STORE_URL)
+    with _created_lock:
+        if name not in _created:
+            # psql from Debian's postgresql-client, which the server package
+            # brings; the standard library has no PostgreSQL client.
+            proc = subprocess.run(
+                ["psql", TEST_STORE_URL, "-v", "ON_ERROR_STOP=1", "-qc", f"CREATE DATABASE {name}"],
+                capture_output=True, text=True, timeout=60)
+            assert proc.returncode == 0, f"CREATE DATABASE {name} failed:\n{proc.stderr}"
+            _created.add(name)
+    return urllib.parse.urlunsplit(base._replace(path="/" + name))
 
 
 sqlite_files_only = pytest.mark.skipif(

@@ -5,9 +5,12 @@ wrong"), /readyz fails so a load balancer stops sending, pages that only
 read keep working, and nothing half-written stays behind. When the disk
 is writable again, everything works again without a restart.
 
-The files are made immutable with `chattr +i`, which stops writes even
-through descriptors the server already holds (root included). That is
-the SQLite store's own files; another store gets its own way to fail."""
+On SQLite the files are made immutable with `chattr +i`, which stops
+writes even through descriptors the server already holds (root
+included). On PostgreSQL the server's database is made read-only
+(`default_transaction_read_only`) and its sessions are ended, so the
+server's pool reconnects into read-only sessions: what a standby or a
+database put read-only by its operator looks like; thawing undoes both."""
 
 from __future__ import annotations
 
@@ -17,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
+import stored
 from account_helpers import HIGH_LIMITS, PASSWORD, Browser, MaildirBox, unique_email, wait_until
 from conftest import catalog, http_request
-from stored import sqlite_files_only
 
 
 def db_files(data_dir: Path) -> list[Path]:
@@ -30,17 +33,48 @@ def chattr(flag: str, files: list[Path]) -> None:
     subprocess.run(["chattr", flag, *map(str, files)], check=True, capture_output=True)
 
 
+def psql(sql: str) -> None:
+    proc = subprocess.run(["psql", stored.TEST_STORE_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+def postgres_read_only(srv, on: bool) -> None:
+    db = urllib.parse.urlsplit(stored.store_url_for(srv.data_dir)).path.lstrip("/")
+    if on:
+        psql(f"ALTER DATABASE {db} SET default_transaction_read_only = on")
+    else:
+        psql(f"ALTER DATABASE {db} RESET default_transaction_read_only")
+    # The setting reaches new sessions only: end the server's.
+    psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'")
+
+
 @pytest.fixture
 def frozen(make_server):
-    """A server whose database files cannot be written; thawed at the end."""
+    """A server whose store cannot take writes, and the function that makes
+    it writable again (also run at the end)."""
     srv = make_server(dict(HIGH_LIMITS))
+    if stored.store_kind() == "postgres":
+        postgres_read_only(srv, True)
+        thawed = []
+
+        def thaw():
+            if not thawed:
+                postgres_read_only(srv, False)
+                thawed.append(True)
+
+        try:
+            yield srv, thaw
+        finally:
+            thaw()
+        return
     files = db_files(srv.data_dir)
     try:
         chattr("+i", files)
     except (OSError, subprocess.CalledProcessError) as e:
         pytest.skip(f"chattr +i is not available here: {e}")
     try:
-        yield srv, files
+        yield srv, lambda: chattr("-i", files)
     finally:
         chattr("-i", files)
 
@@ -49,9 +83,8 @@ def ready(srv) -> int:
     return http_request(srv.address, "GET", "/readyz").status
 
 
-@sqlite_files_only
 def test_a_store_that_cannot_write_is_unavailable_not_the_readers_fault(frozen):
-    srv, files = frozen
+    srv, thaw = frozen
     address = unique_email("frozen")
     body = {"email": address, "password": PASSWORD, "display_name": "Frozen", "edition": "en"}
 
@@ -80,7 +113,7 @@ def test_a_store_that_cannot_write_is_unavailable_not_the_readers_fault(frozen):
     # Reading still works: the site stays up for readers.
     assert http_request(srv.address, "GET", "/en/").status == 200
 
-    chattr("-i", files)
+    thaw()
     wait_until(lambda: ready(srv) == 200, 10, "/readyz ready again once the disk is writable")
     # Nothing of the refused registration was kept: the address has no
     # account (no login), and registering it now works end to end.

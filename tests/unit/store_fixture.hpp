@@ -47,12 +47,17 @@ inline std::unique_ptr<depesche::store::Store> open_test_store(const TempDir& di
 /// opening it again with the same directory finds the same data, another
 /// directory is another database, and the schema is dropped with the
 /// directory. Tests can run in parallel.
-inline std::unique_ptr<depesche::store::Store> open_test_postgres_store(const std::string& url,
-                                                                        const TempDir& dir) {
-  namespace pg = depesche::store::postgres;
+inline std::string test_postgres_schema(const TempDir& dir) {
   std::string schema = "t_";
   for (char c : dir.path.filename().string())
     if (std::isalnum(static_cast<unsigned char>(c))) schema += c;
+  return schema;
+}
+
+inline std::unique_ptr<depesche::store::Store> open_test_postgres_store(const std::string& url,
+                                                                        const TempDir& dir) {
+  namespace pg = depesche::store::postgres;
+  std::string schema = test_postgres_schema(dir);
   auto marker = dir.path / "postgres-schema";
   if (!std::filesystem::exists(marker)) {
     auto made = pg::run_sql(url, "CREATE SCHEMA " + schema);
@@ -62,12 +67,26 @@ inline std::unique_ptr<depesche::store::Store> open_test_postgres_store(const st
         [url, schema] { (void)pg::run_sql(url, "DROP SCHEMA " + schema + " CASCADE"); });
   }
   std::string sep = url.find('?') == std::string::npos ? "?" : "&";
-  auto s = pg::PgStore::open(url + sep + "options=-csearch_path%3D" + schema, 3);
+  // The application name finds the store's sessions (end_test_postgres_sessions).
+  auto s = pg::PgStore::open(
+      url + sep + "options=-csearch_path%3D" + schema + "&application_name=" + schema, 3);
   EXPECT_TRUE(s.has_value()) << s.error().message;
   if (!s) return nullptr;
   auto v = (*s)->migrate();
   EXPECT_TRUE(v.has_value()) << v.error().message;
   return std::move(*s);
+}
+
+/// Ends every session the PostgreSQL server holds for the store of `dir`,
+/// as a server restart or an operator's pg_terminate_backend would.
+inline void end_test_postgres_sessions(const std::string& url, const TempDir& dir) {
+  auto r = depesche::store::postgres::run_sql(
+      // With a timeout it waits until each session is gone (5 s at most).
+      url,
+      "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE "
+      "application_name = '" +
+          test_postgres_schema(dir) + "'");
+  EXPECT_TRUE(r) << r.error().message;
 }
 
 /// The stores every contract test runs against: each suite is a TEST_P
@@ -76,15 +95,19 @@ inline std::unique_ptr<depesche::store::Store> open_test_postgres_store(const st
 struct StoreKind {
   std::string name;
   std::function<std::unique_ptr<depesche::store::Store>(const TempDir&)> open;
+  /// Ends the sessions a database server holds for the store (null for a
+  /// store without a server).
+  std::function<void(const TempDir&)> end_sessions = nullptr;
 };
 
 inline std::vector<StoreKind> store_kinds() {
   std::vector<StoreKind> kinds{
       StoreKind{"sqlite", [](const TempDir& dir) { return open_test_store(dir); }}};
   if (const char* url = std::getenv("DEPESCHE_TEST_POSTGRES_URL"); url && *url)
-    kinds.push_back(StoreKind{"postgres", [u = std::string(url)](const TempDir& dir) {
-                                return open_test_postgres_store(u, dir);
-                              }});
+    kinds.push_back(StoreKind{
+        "postgres",
+        [u = std::string(url)](const TempDir& dir) { return open_test_postgres_store(u, dir); },
+        [u = std::string(url)](const TempDir& dir) { end_test_postgres_sessions(u, dir); }});
   return kinds;
 }
 

@@ -1,6 +1,7 @@
 #include "store/postgres/connection.hpp"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <charconv>
 #include <cstring>
@@ -81,8 +82,27 @@ bool Rows::boolean(int row, int col) const {
   return v && v[0] == 't';
 }
 
-Result<std::unique_ptr<Connection>> Connection::open(const std::string& url) {
-  PGconn* conn = PQconnectdb(url.c_str());
+Result<void> check_url(const std::string& url) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  if (!options) {
+    std::string msg = error ? error : "out of memory";
+    PQfreemem(error);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return fail(ErrorCode::invalid, msg);
+  }
+  PQconninfoFree(options);
+  return {};
+}
+
+Result<std::unique_ptr<Connection>> Connection::open(const std::string& url,
+                                                     int connect_timeout_s) {
+  // The URL is expanded in place of dbname, after the default timeout, so
+  // a connect_timeout it names wins.
+  std::string timeout = std::to_string(connect_timeout_s);
+  const char* keywords[] = {"connect_timeout", "dbname", nullptr};
+  const char* values[] = {timeout.c_str(), url.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (!conn || PQstatus(conn) != CONNECTION_OK) {
     std::string msg = conn ? PQerrorMessage(conn) : "out of memory";
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
@@ -163,6 +183,13 @@ bool Connection::failed_transaction() const {
 }
 
 bool Connection::broken() const { return lost_ || PQstatus(conn_) == CONNECTION_BAD; }
+
+bool Connection::spoke_unasked() const {
+  int fd = PQsocket(conn_);
+  if (fd < 0) return true;
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) != 0;
+}
 
 Result<void> Transaction::begin() {
   nested_ = db_.in_transaction();

@@ -86,8 +86,12 @@ class Rows {
 class Connection {
  public:
   /// Connects with a libpq URL or key=value string; unavailable with the
-  /// server's reason when that fails.
-  static Result<std::unique_ptr<Connection>> open(const std::string& url);
+  /// server's reason when that fails. A server that does not answer is
+  /// given up after `connect_timeout_s` (libpq waits for ever by default)
+  /// unless the URL sets its own connect_timeout.
+  static Result<std::unique_ptr<Connection>> open(const std::string& url,
+                                                  int connect_timeout_s = kConnectTimeoutS);
+  static constexpr int kConnectTimeoutS = 10;
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -111,6 +115,12 @@ class Connection {
   bool failed_transaction() const;
   /// The connection is lost (or the server ended it): the pool replaces it.
   bool broken() const;
+  /// For an idle connection: whether the server has said anything since
+  /// the last answer. An idle session gets nothing unasked but its end (a
+  /// restart, a failover, pg_terminate_backend: a FATAL message and EOF),
+  /// so the pool replaces such a connection before anyone uses it. One
+  /// poll() without waiting; a false alarm costs a reconnect.
+  bool spoke_unasked() const;
   /// Whether a statement failed with a serialization failure or a deadlock
   /// since the last call; transact() retries its unit then.
   bool take_retryable() { return std::exchange(retryable_, false); }
@@ -126,6 +136,11 @@ class Connection {
   bool lost_ = false;
   bool retryable_ = false;
 };
+
+/// Whether libpq can parse `url` as a connection URL or key=value string:
+/// invalid with libpq's reason (which never repeats a password) if not.
+/// Connects to nothing.
+Result<void> check_url(const std::string& url);
 
 /// A transaction on one connection that rolls back unless committed.
 /// Inside another transaction it is a savepoint of it, so a repository

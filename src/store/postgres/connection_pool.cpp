@@ -5,11 +5,13 @@
 namespace depesche::store::postgres {
 
 Result<std::unique_ptr<ConnectionPool>> ConnectionPool::open(const std::string& url,
-                                                             std::size_t size) {
+                                                             std::size_t size,
+                                                             int connect_timeout_s) {
   auto pool = std::make_unique<ConnectionPool>();
   pool->url_ = url;
+  pool->connect_timeout_s_ = connect_timeout_s;
   for (std::size_t i = 0; i < std::max<std::size_t>(1, size); ++i) {
-    auto c = Connection::open(url);
+    auto c = Connection::open(url, connect_timeout_s);
     if (!c) return std::unexpected(c.error());
     pool->slots_.push_back(std::move(*c));
     pool->free_.push_back(i);
@@ -53,9 +55,12 @@ Result<ConnectionPool::Lease> ConnectionPool::lease() {
   }
   // The slot is this thread's now: reconnecting outside the mutex lets
   // the others go on meanwhile.
-  if (!slots_[slot] || slots_[slot]->broken()) {
+  // A session the server ended while it sat here would fail its next
+  // statement (one failed request per pooled connection after a restart):
+  // it is replaced now instead.
+  if (!slots_[slot] || slots_[slot]->broken() || slots_[slot]->spoke_unasked()) {
     slots_[slot].reset();
-    auto c = Connection::open(url_);
+    auto c = Connection::open(url_, connect_timeout_s_);
     if (!c) {
       release(slot);
       return std::unexpected(c.error());

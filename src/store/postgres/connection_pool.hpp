@@ -21,7 +21,9 @@ class ConnectionPool {
  public:
   /// Opens `size` connections at once, so that a wrong URL or a server that
   /// is down fails at start, not on the first request.
-  static Result<std::unique_ptr<ConnectionPool>> open(const std::string& url, std::size_t size);
+  static Result<std::unique_ptr<ConnectionPool>> open(
+      const std::string& url, std::size_t size,
+      int connect_timeout_s = Connection::kConnectTimeoutS);
 
   class Lease {
    public:
@@ -64,6 +66,7 @@ class ConnectionPool {
  private:
   void release(std::size_t slot);
   std::string url_;
+  int connect_timeout_s_ = Connection::kConnectTimeoutS;
   std::vector<std::unique_ptr<Connection>> slots_;
   std::vector<std::size_t> free_;
   std::mutex mutex_;

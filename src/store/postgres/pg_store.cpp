@@ -11,8 +11,9 @@
 
 namespace depesche::store::postgres {
 
-Result<std::unique_ptr<PgStore>> PgStore::open(const std::string& url, std::size_t connections) {
-  auto pool = ConnectionPool::open(url, connections);
+Result<std::unique_ptr<PgStore>> PgStore::open(const std::string& url, std::size_t connections,
+                                               int connect_timeout_s) {
+  auto pool = ConnectionPool::open(url, connections, connect_timeout_s);
   if (!pool) return std::unexpected(pool.error());
   std::unique_ptr<PgStore> s(new PgStore());
   s->pool_ = std::move(*pool);

@@ -3,16 +3,14 @@
 // postgres:// URL. Same contract as the SQLite store (store/store.hpp),
 // checked by the same contract suites (tests/unit/store/).
 //
-// Not selectable yet (issue 9): every repository and the event log pass
-// their contract suites here, but app/ does not wire this store, the
-// integration suites have not run on it, and the mail queue has no claim
-// for several nodes (docs/decisions.md). app/config.cpp refuses
-// store.url = postgres://... until then.
+// app/ opens it for store.url = postgres://... (app/store_opener.cpp).
+// The mail queue has no claim for several nodes yet (docs/decisions.md).
 
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "store/postgres/connection.hpp"
 #include "store/store.hpp"
 
 namespace depesche::store::postgres {
@@ -25,8 +23,10 @@ class PgStore final : public Store {
   /// Connects `connections` connections (a fixed pool; each unit of work
   /// holds one for its length, so size it like the blocking pool). Does
   /// not migrate (call migrate()). unavailable when the server cannot be
-  /// reached.
-  static Result<std::unique_ptr<PgStore>> open(const std::string& url, std::size_t connections = 4);
+  /// reached (after `connect_timeout_s` for a server that does not answer).
+  static Result<std::unique_ptr<PgStore>> open(
+      const std::string& url, std::size_t connections = 4,
+      int connect_timeout_s = Connection::kConnectTimeoutS);
   ~PgStore() override;
 
   ArticleRepository& articles() override;

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "app/store_opener.hpp"
 #include "store_fixture.hpp"
 
 using depesche::app::load_config;
@@ -80,4 +81,34 @@ TEST(Config, RejectsMalformedToml) {
   auto r = load_config(typed, nullptr);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("server.threads"), std::string::npos);
+}
+
+TEST(Config, SelectsTheStoreByUrlScheme) {
+  auto load = [](std::string url) {
+    std::vector<std::string> env = {"DEPESCHE_STORE_URL=" + url};
+    auto e = env_of(env);
+    return load_config("", e.data());
+  };
+  EXPECT_TRUE(load(""));
+  EXPECT_TRUE(load("postgres://depesche@127.0.0.1:5432/news"));
+  EXPECT_TRUE(load("postgresql://depesche:secret@db.internal/news?sslmode=require"));
+  auto c = load_config("", nullptr);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->store_pool_size, 0);
+  EXPECT_EQ(depesche::app::postgres_pool_size(*c),
+            std::min<std::size_t>(static_cast<std::size_t>(c->server_blocking_threads) + 2, 16));
+  for (auto [url, expect] : std::vector<std::pair<std::string, std::string>>{
+           {"mysql://root:hunter2@db/news", "'mysql' is not a store"},
+           {"sqlite:///var/lib/depesche.db", "'sqlite' is not a store"},
+           {"/var/lib/depesche.db", "no scheme"},
+           {"postgres://db.internal/news?nosuchoption=1", "not a valid PostgreSQL URL"},
+           {"postgres://db.internal:notaport/news%zz", "not a valid PostgreSQL URL"},
+       }) {
+    auto r = load(url);
+    ASSERT_FALSE(r) << url;
+    EXPECT_TRUE(r.error().message.starts_with("store.url: ")) << r.error().message;
+    EXPECT_NE(r.error().message.find(expect), std::string::npos) << r.error().message;
+    // A password in the URL is never repeated.
+    EXPECT_EQ(r.error().message.find("hunter2"), std::string::npos) << r.error().message;
+  }
 }
