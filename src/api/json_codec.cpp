@@ -114,7 +114,7 @@ Result<domain::ArticleInput> parse_article_input(std::string_view body, bool cre
         return fail(ErrorCode::invalid, "published_at must be an RFC 3339 time", key);
       auto t = parse_rfc3339(v.get<std::string>());
       if (!t) return fail(ErrorCode::invalid, "published_at must be an RFC 3339 time", key);
-      in.published_at = *t;
+      in.published_at = t;
     } else if (key == "image") {
       auto img = parse_image(v);
       if (!img) return std::unexpected(img.error());

@@ -129,7 +129,7 @@ Result<int> load_demo(Application& app) {
       input.image =
           domain::Image{"/media/" + image, e.at("caption"), story.value("credit", ""), 1600, 900};
       input.published_at = now - story.value("hours_ago", 1) * 3600'000LL;
-      if (first) input.translation_of = *first;
+      if (first) input.translation_of = first;
       auto a = articles.create(input);
       if (!a)
         return fail(a.error().code, "demo story " + key + " (" + ed + "): " + a.error().message);

@@ -44,7 +44,7 @@ const char* to_string(AccountMailKind kind) {
 
 AccountService::AccountService(store::Store& store, const Editions& editions,
                                const Passwords& passwords, AccountMails& mails,
-                               AccountSettings settings, Clock clock)
+                               AccountSettings settings, const Clock& clock)
     : store_(store),
       editions_(editions),
       passwords_(passwords),

@@ -69,7 +69,8 @@ class AccountService {
   using Clock = std::function<Millis()>;
 
   AccountService(store::Store& store, const Editions& editions, const Passwords& passwords,
-                 AccountMails& mails, AccountSettings settings = {}, Clock clock = now_millis);
+                 AccountMails& mails, AccountSettings settings = {},
+                 const Clock& clock = now_millis);
 
   /// invalid for bad input, rate_limited (retry_after_ms set) when the client
   /// address has registered too often; otherwise success, whether or not

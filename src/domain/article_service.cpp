@@ -33,7 +33,7 @@ Result<Section> ArticleService::section(std::string_view edition, std::string_vi
 }
 
 Result<Section> ArticleService::create_section(std::string edition, std::string slug,
-                                               std::string name, int position) {
+                                               const std::string& name, int position) {
   if (!editions_.contains(edition)) return fail(ErrorCode::invalid, "unknown edition", "edition");
   if (!text::is_valid_slug(slug) || kReservedSectionSlugs.contains(slug))
     return fail(
@@ -184,7 +184,7 @@ Result<void> ArticleService::validate_and_apply(const ArticleInput& in, Article&
     a.tags = std::move(tags);
   }
   if (in.top) a.top = *in.top;
-  if (in.published_at) a.published_at = *in.published_at;
+  if (in.published_at) a.published_at = in.published_at;
   if (in.slug) {
     if (!text::is_valid_slug(*in.slug))
       return fail(ErrorCode::invalid,

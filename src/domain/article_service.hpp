@@ -50,7 +50,7 @@ class ArticleService {
 
   Result<std::vector<Section>> sections(std::string_view edition);
   Result<Section> section(std::string_view edition, std::string_view slug);
-  Result<Section> create_section(std::string edition, std::string slug, std::string name,
+  Result<Section> create_section(std::string edition, std::string slug, const std::string& name,
                                  int position);
 
   /// A published article by slug; drafts are not_found for readers.

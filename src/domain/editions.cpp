@@ -30,7 +30,8 @@ std::string Editions::preferred(std::string_view header) const {
     std::string_view tag = item.substr(0, semi);
     if (semi != std::string_view::npos) {
       auto qpos = item.find("q=", semi);
-      if (qpos != std::string_view::npos) q = std::atof(std::string(item.substr(qpos + 2)).c_str());
+      if (qpos != std::string_view::npos)
+        q = std::strtod(std::string(item.substr(qpos + 2)).c_str(), nullptr);
     }
     while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
     while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);

@@ -26,7 +26,8 @@ std::string TickerService::edition_of(std::string_view ticker) const {
 }
 
 Result<LiveBlog> TickerService::create_live_blog(std::string slug, std::string edition,
-                                                 std::string title, std::string teaser) {
+                                                 const std::string& title,
+                                                 const std::string& teaser) {
   if (!text::is_valid_slug(slug))
     return fail(ErrorCode::invalid, "slug: lower-case letters, digits and hyphens", "slug");
   // A live blog's slug names its ticker, so it must not be an edition code.

@@ -47,8 +47,8 @@ class TickerService {
   /// blogs (an indexed read), so call it on the blocking pool.
   bool exists(std::string_view ticker) const;
 
-  Result<LiveBlog> create_live_blog(std::string slug, std::string edition, std::string title,
-                                    std::string teaser);
+  Result<LiveBlog> create_live_blog(std::string slug, std::string edition, const std::string& title,
+                                    const std::string& teaser);
   Result<LiveBlog> live_blog(std::string_view slug);
   Result<std::vector<LiveBlog>> live_blogs(std::string_view edition);
   /// Marks a live blog as ended (it stays readable).

@@ -62,7 +62,7 @@ void Hub::Impl::mark_presence(const std::string& topic, TopicState& t) {
 }
 
 void Hub::Impl::append_and_deliver(const std::string& topic, TopicState& t, std::uint64_t seq,
-                                   Buffer frame) {
+                                   const Buffer& frame) {
   auto before = static_cast<std::int64_t>(t.history.bytes());
   t.history.append(seq, frame);
   history_bytes += static_cast<std::int64_t>(t.history.bytes()) - before;
@@ -197,7 +197,9 @@ void Hub::stop() {
   for (auto& l : impl_->loops) l->join();
 }
 
-void Hub::set_public_url(std::string public_url) { impl_->public_origin = origin_of(public_url); }
+void Hub::set_public_url(const std::string& public_url) {
+  impl_->public_origin = origin_of(public_url);
+}
 
 std::optional<net::Response> Hub::check_handshake(const net::Request& req) const {
   return live::check_handshake(req, impl_->public_origin);

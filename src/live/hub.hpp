@@ -144,7 +144,7 @@ class Hub {
   /// delivered to every subscriber. Returns quickly; thread-safe.
   void publish(const bus::Event& event);
 
-  void set_public_url(std::string public_url);
+  void set_public_url(const std::string& public_url);
   HubStats stats() const;
 
   struct Impl;

@@ -218,7 +218,8 @@ struct Hub::Impl {
   void release(const std::string& topic);
   void mark_presence(const std::string& topic, TopicState& t);
   /// Caches the event after t's seq and hands it to every loop, in order.
-  void append_and_deliver(const std::string& topic, TopicState& t, std::uint64_t seq, Buffer f);
+  void append_and_deliver(const std::string& topic, TopicState& t, std::uint64_t seq,
+                          const Buffer& frame);
   /// Delivers parked events that now follow on; asks the log for the rest.
   void drain_parked(const std::string& topic, TopicState& t);
 

@@ -121,7 +121,8 @@ void Loop::adopt(int fd, std::string response, std::string leftover, Identity wh
 }
 
 void Loop::on_readable(Connection& c) {
-  thread_local char buf[16 * 1024];
+  // One read buffer per loop thread, not per connection.
+  thread_local char buf[16 * 1024];  // NOLINT(misc-use-internal-linkage): a local
   for (;;) {
     ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
     if (n > 0) {
@@ -356,6 +357,7 @@ void Loop::subscribe(Connection& c, const std::string& topic, std::optional<std:
           if (admitted) admitted = hub.load(topic);
         } catch (const std::exception&) {
           // A policy that throws is a bug; the reader is told to try again.
+          admitted = fail(ErrorCode::internal, "cannot check the topic");
         }
         loop->post([=] { loop->finish_subscribe(conn_id, topic, token, since, epoch, admitted); });
       });
@@ -369,6 +371,7 @@ void Loop::finish_subscribe(std::uint64_t conn_id, const std::string& topic, std
   struct Done {
     Loop& loop;
     Connection* c;
+    // NOLINTNEXTLINE(bugprone-exception-escape): only bad_alloc escapes; terminate then
     ~Done() {
       if (c) loop.ordered_done(*c);
     }
@@ -463,6 +466,7 @@ void Loop::finish_replay(std::uint64_t conn_id, const std::string& topic, std::u
   struct Done {
     Loop& loop;
     Connection& c;
+    // NOLINTNEXTLINE(bugprone-exception-escape): only bad_alloc escapes; terminate then
     ~Done() { loop.ordered_done(c); }
   } done{*this, *cp};
   Subscriber* s = subscriber(*cp, topic);

@@ -111,8 +111,7 @@ Response AccountPages::show(const Request& req, int status, const std::string& e
   page["csrf"] = guard_.csrf_token(req, cookies);
   if (!page.contains("errors")) page["errors"] = json::array();
   page["has_errors"] = !page["errors"].empty();
-  Response r =
-      pages_.private_page(req, status, edition, title, template_name, std::move(page), viewer);
+  Response r = pages_.private_page(req, status, edition, title, template_name, page, viewer);
   take_cookies(cookies, r);
   return r;
 }

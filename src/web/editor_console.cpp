@@ -105,8 +105,8 @@ std::optional<Response> EditorConsole::refuse(const Request& req, const Viewer& 
 }
 
 Response EditorConsole::render(const Request& req, int status, const std::string& ticker,
-                               const Viewer& viewer, std::string notice, std::string error,
-                               const Draft* draft) {
+                               const Viewer& viewer, const std::string& notice,
+                               const std::string& error, const Draft* draft) {
   std::string ed = tickers_.edition_of(ticker);
   const Catalog& cat = i18n_.catalog(ed);
   auto page_entries =
@@ -189,7 +189,7 @@ Response EditorConsole::render(const Request& req, int status, const std::string
          {"pin_label", cat.text(e.pinned ? "console_unpin" : "console_pin")}});
   }
   Response r = pages_.private_page(req, status, ed, cat.text("console_title"), "editor_console",
-                                   std::move(page), viewer);
+                                   page, viewer);
   for (auto& h : cookies.headers)
     if (h.first == "Set-Cookie") r.headers.push_back(h);
   return r;

@@ -42,7 +42,7 @@ class EditorConsole {
   /// The console page for `ticker` in its edition's language. `error` is
   /// shown already translated; `draft`, when given, refills its form.
   net::Response render(const net::Request& req, int status, const std::string& ticker,
-                       const Viewer& viewer, std::string notice, std::string error,
+                       const Viewer& viewer, const std::string& notice, const std::string& error,
                        const Draft* draft = nullptr);
   /// 413 for a form over the console's limit, which the page explains.
   net::Response too_large(const net::Request& req, const std::string& ticker, const Viewer& viewer);

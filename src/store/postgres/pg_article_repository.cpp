@@ -64,6 +64,7 @@ Article read_article(const Rows& rows, int i) {
 
 std::vector<Article> read_articles(const Rows& rows) {
   std::vector<Article> out;
+  out.reserve(static_cast<std::size_t>(rows.size()));
   for (int i = 0; i < rows.size(); ++i) out.push_back(read_article(rows, i));
   return out;
 }
@@ -334,6 +335,7 @@ Result<std::vector<ArticleRevision>> PgArticleRepository::revisions(std::int64_t
       article_id);
   if (!rows) return std::unexpected(rows.error());
   std::vector<ArticleRevision> out;
+  out.reserve(static_cast<std::size_t>(rows->size()));
   for (int i = 0; i < rows->size(); ++i)
     out.push_back(ArticleRevision{rows->int64(i, 0), static_cast<int>(rows->int64(i, 1)),
                                   rows->text(i, 2), rows->text(i, 3), rows->text(i, 4),

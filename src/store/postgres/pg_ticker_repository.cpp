@@ -27,6 +27,7 @@ LiveBlog read_blog(const Rows& rows, int i) {
 
 std::vector<LiveBlog> read_blogs(const Rows& rows) {
   std::vector<LiveBlog> out;
+  out.reserve(static_cast<std::size_t>(rows.size()));
   for (int i = 0; i < rows.size(); ++i) out.push_back(read_blog(rows, i));
   return out;
 }
@@ -51,6 +52,7 @@ TickerEntry read_entry(const Rows& rows, int i) {
 
 std::vector<TickerEntry> read_entries(const Rows& rows) {
   std::vector<TickerEntry> out;
+  out.reserve(static_cast<std::size_t>(rows.size()));
   for (int i = 0; i < rows.size(); ++i) out.push_back(read_entry(rows, i));
   return out;
 }
