@@ -117,7 +117,7 @@ void Hub::Impl::fill(const std::string& topic, std::uint64_t incarnation, std::u
   t.filling = false;
   for (auto& [seq, frame] : frames)
     if (seq == t.history.seq() + 1) {
-      append_and_deliver(topic, t, seq, std::move(frame));
+      append_and_deliver(topic, t, seq, frame);
       gaps_filled.fetch_add(1, std::memory_order_relaxed);
     }
   drain_parked(topic, t);
@@ -258,7 +258,7 @@ void Hub::publish(const bus::Event& e) {
     return;
   }
   if (e.seq == t.history.seq() + 1 && !t.filling) {
-    I.append_and_deliver(e.topic, t, e.seq, std::move(frame));
+    I.append_and_deliver(e.topic, t, e.seq, frame);
     return;
   }
   // A gap: the bus lost something. Hold this event and fetch the missing
