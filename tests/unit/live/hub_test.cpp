@@ -28,6 +28,7 @@
 #endif
 #ifdef DEPESCHE_ASAN
 // ASan's own count of live heap bytes (its header is not always installed).
+// NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp): ASan defines it
 extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 #else
 #include <malloc.h>

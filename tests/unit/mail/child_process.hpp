@@ -19,10 +19,9 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
-
-extern char** environ;
 
 namespace mail_test {
 
@@ -154,11 +153,12 @@ class LocalSocket {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+        (listening && ::listen(fd_, 8) != 0))
+      throw std::runtime_error("LocalSocket: cannot bind a loopback socket");
     port_ = ntohs(addr.sin_port);
-    if (listening) ::listen(fd_, 8);
   }
   LocalSocket(const LocalSocket&) = delete;
   LocalSocket& operator=(const LocalSocket&) = delete;

@@ -158,8 +158,8 @@ TEST(Message, EncodesCyrillicAndUmlautSubjectsPerRfc2047) {
   for (const std::string& subject : std::vector<std::string>{
            "Подтвердите регистрацию", "Grüße aus Köln – Bestätigung", "Ä", "日本語のテスト",
            "Mixed: Привет, Jürgen! 🎉 " + std::string(80, 'z'),
-           "Подтвердите регистрацию на сайте новостей, пожалуйста, это очень длинная тема "
-           "письма"}) {
+           std::string("Подтвердите регистрацию на сайте новостей, пожалуйста, ") +
+               "это очень длинная тема письма"}) {
     mail.subject = subject;
     std::string raw = format_message(mail);
     Message m = parse_message(raw);

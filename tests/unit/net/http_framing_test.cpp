@@ -18,11 +18,8 @@ TEST(HttpFraming, ValidHostsAreRegNamesIpv4OrBracketedIpv6WithAnOptionalPort) {
   for (std::string_view h : {"news.example", "news.example:8080", "127.0.0.1", "[::1]", "[::1]:80",
                              "[2001:db8::7]:443", "a-b_c~d.example", "caf%C3%A9.example", "t:"})
     EXPECT_TRUE(is_valid_host(h)) << h;
-  for (std::string_view h : {"", "a b",
-                             "a\x01"
-                             "b",
-                             "a\x7f", "u@t", "t:8o", "t:123456", "[::1", "[::1]x", "[zz]", ":80",
-                             "t/x", "t%G0", "caf\xc3\xa9.example"})
+  for (std::string_view h : {"", "a b", "a\001b", "a\x7f", "u@t", "t:8o", "t:123456", "[::1",
+                             "[::1]x", "[zz]", ":80", "t/x", "t%G0", "caf\xc3\xa9.example"})
     EXPECT_FALSE(is_valid_host(h)) << h;
 }
 

@@ -8,7 +8,6 @@
 using namespace depesche;
 using domain::Article;
 using domain::ArticleStatus;
-using domain::Section;
 
 namespace {
 

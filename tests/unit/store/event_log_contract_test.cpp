@@ -214,9 +214,9 @@ TEST_P(EventLogContract, RelayPositionsAreKeptAcrossReopening) {
 }
 
 TEST_P(EventLogContract, RetentionByAgeKeepsEachTopicsNewestEvent) {
-  for (int i = 0; i < 3; ++i) log().append("ticker:de", "e", "{}", 1000 + i);
-  log().append("ticker:en", "e", "{}", 1000);
-  log().append("ticker:de", "e", "{}", 90'000);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(log().append("ticker:de", "e", "{}", 1000 + i));
+  ASSERT_TRUE(log().append("ticker:en", "e", "{}", 1000));
+  ASSERT_TRUE(log().append("ticker:de", "e", "{}", 90'000));
   store::Retention keep_a_minute{60'000, 1000};
   auto removed = log().prune(keep_a_minute, 100'000);
   ASSERT_TRUE(removed);
