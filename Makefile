@@ -1,7 +1,7 @@
 # The commands people know. Each one installs what it needs first
 # (scripts/install-deps is idempotent and quick when all is there).
 
-.PHONY: run test bench build-release build-ci format clean
+.PHONY: run test bench fuzz build-release build-ci format clean
 
 JOBS ?= $(shell nproc)
 
@@ -24,13 +24,17 @@ bench: build-release ## page throughput against nginx; live fanout against Node'
 	bench/live
 	bench/writes
 
+fuzz: ## long libFuzzer runs of every fuzz target (clang; FUZZ_SECONDS per target, default 300)
+	scripts/install-deps
+	scripts/fuzz $(or $(FUZZ_SECONDS),300)
+
 build-release:
 	scripts/install-deps --run
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 
 format: ## rewrite sources in the house format
-	find src tests/unit -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+	find src tests/unit tests/fuzz -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
 
 clean:
 	rm -rf build

@@ -3,9 +3,9 @@
 #include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <set>
 
 #include "api/api_errors.hpp"
+#include "api/json_body.hpp"
 
 namespace depesche::api {
 
@@ -29,26 +29,12 @@ json account_json(const domain::Account& a) {
           {"created_at", format_rfc3339(a.created_at)}};
 }
 
-// The body as an object of string fields: unknown fields, other types and
-// missing required ones are errors naming the field.
-Result<std::map<std::string, std::string>> string_fields(
-    const Request& req, std::initializer_list<const char*> required,
-    std::initializer_list<const char*> optional = {}) {
+// The body's string fields (api/json_body.hpp), within the size an auth
+// request can need.
+Result<StringFields> string_fields(const Request& req, std::initializer_list<const char*> required,
+                                   std::initializer_list<const char*> optional = {}) {
   if (req.body.size() > kMaxAuthBody) return fail(ErrorCode::invalid, "the body is too large");
-  json j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded()) return fail(ErrorCode::invalid, "the body is not valid JSON");
-  if (!j.is_object()) return fail(ErrorCode::invalid, "the body must be a JSON object");
-  std::set<std::string> known(required.begin(), required.end());
-  known.insert(optional.begin(), optional.end());
-  std::map<std::string, std::string> out;
-  for (auto& [k, v] : j.items()) {
-    if (!known.contains(k)) return fail(ErrorCode::invalid, "unknown field '" + k + "'", k);
-    if (!v.is_string()) return fail(ErrorCode::invalid, k + " must be a string", k);
-    out[k] = v.get<std::string>();
-  }
-  for (const char* r : required)
-    if (!out.contains(r)) return fail(ErrorCode::invalid, std::string(r) + " is required", r);
-  return out;
+  return api::string_fields(std::string_view(req.body), required, optional);
 }
 
 Response accepted() {

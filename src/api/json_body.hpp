@@ -3,7 +3,11 @@
 // before it looks at fields.
 
 #include <expected>
+#include <initializer_list>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
 
 #include "api/api_errors.hpp"
 #include "net/http.hpp"
@@ -19,5 +23,17 @@ inline std::expected<nlohmann::json, net::Response> json_object_body(const net::
     return std::unexpected(error_response(400, "invalid", "the body must be a JSON object"));
   return j;
 }
+
+using StringFields = std::map<std::string, std::string>;
+
+/// A JSON object's fields, all strings: an unknown field, another type or
+/// a missing required field is an error naming the field.
+Result<StringFields> string_fields(const nlohmann::json& object,
+                                   std::initializer_list<const char*> required,
+                                   std::initializer_list<const char*> optional = {});
+/// The same for a body that must parse as a JSON object first.
+Result<StringFields> string_fields(std::string_view body,
+                                   std::initializer_list<const char*> required,
+                                   std::initializer_list<const char*> optional = {});
 
 }  // namespace depesche::api

@@ -47,16 +47,9 @@ Response TickersApi::create_live_blog(Request& req) {
   if (!caller) return error_response(caller.error());
   auto body = json_object_body(req);
   if (!body) return std::move(body.error());
-  json& j = *body;
-  std::map<std::string, std::string> f;
-  for (auto& [k, v] : j.items()) {
-    if (k != "slug" && k != "edition" && k != "title" && k != "teaser")
-      return error_response(400, "invalid", "unknown field '" + k + "'", k);
-    if (!v.is_string()) return error_response(400, "invalid", k + " must be a string", k);
-    f[k] = v.get<std::string>();
-  }
-  for (const char* r : {"slug", "edition", "title"})
-    if (!f.contains(r)) return error_response(400, "invalid", std::string(r) + " is required", r);
+  auto fields = string_fields(*body, {"slug", "edition", "title"}, {"teaser"});
+  if (!fields) return error_response(fields.error());
+  StringFields& f = *fields;
   auto b = tickers_.create_live_blog(f["slug"], f["edition"], f["title"], f["teaser"]);
   if (!b) return error_response(b.error());
   Response res = json_response(201, live_blog_json(*b).dump());

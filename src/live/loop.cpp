@@ -11,15 +11,14 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <nlohmann/json.hpp>
 
+#include "live/client_message.hpp"
 #include "live/hub_internal.hpp"
 
 namespace depesche::live {
 namespace {
 
 constexpr std::size_t kMaxTopicChars = 200;
-constexpr std::size_t kMaxIdChars = 64;
 constexpr std::size_t kMaxDeferredFrames = 64;
 constexpr auto kCloseGrace = std::chrono::seconds(5);
 constexpr int kTickMs = 250;
@@ -249,47 +248,26 @@ void Loop::handle_message(Connection& c, std::string_view text) {
   c.tokens_at = now;
   if (c.tokens < 1.0) return close(c, close_code::policy_violation, "too many messages");
   c.tokens -= 1.0;
-  if (!is_utf8(text)) return close(c, close_code::invalid_payload, "text must be UTF-8");
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("type") || !j["type"].is_string())
-    return close(c, close_code::invalid_payload,
-                 "malformed message: expected a JSON object with a type");
-  std::string type = j["type"];
-  if (j.contains("topic") && !j["topic"].is_string())
-    return close(c, close_code::invalid_payload, "malformed message: topic must be a string");
-  std::string topic = j.value("topic", std::string());
-  if (type == "subscribe" || type == "unsubscribe") {
-    if (!j.contains("topic"))
-      return close(c, close_code::invalid_payload, "malformed message: topic must be a string");
-    if (type == "unsubscribe") return unsubscribe(c, topic);
-    std::optional<std::uint64_t> since, epoch;
-    for (auto [key, out] : {std::pair{"since", &since}, std::pair{"epoch", &epoch}}) {
-      if (!j.contains(key) || j[key].is_null()) continue;
-      if (!j[key].is_number_unsigned())
-        return close(c, close_code::invalid_payload,
-                     std::string("malformed message: ") + key + " must be a number >= 0");
-      *out = j[key].get<std::uint64_t>();
-    }
-    return subscribe(c, topic, since, epoch);
+  auto parsed = parse_client_message(text);
+  if (!parsed) {
+    const MessageFault& f = parsed.error();
+    if (f.close) return close(c, close_code::invalid_payload, f.reason);
+    return send_error(c, f.topic, "", "invalid", f.reason);
   }
+  ClientMessage& m = *parsed;
+  if (m.type == "unsubscribe") return unsubscribe(c, m.topic);
+  if (m.type == "subscribe") return subscribe(c, m.topic, m.since, m.epoch);
   // Anything else goes to the handler a domain service registered for it.
-  std::string id;
-  if (j.contains("id")) {
-    if (!j["id"].is_string() || j["id"].get_ref<const std::string&>().empty() ||
-        j["id"].get_ref<const std::string&>().size() > kMaxIdChars)
-      return send_error(c, topic, "", "invalid", "id must be a string of 1 to 64 characters");
-    id = j["id"];
-  }
-  if (hub_.handlers.find(type) == hub_.handlers.end())
-    return send_error(c, topic, id, "invalid", "unknown message type");
+  if (hub_.handlers.find(m.type) == hub_.handlers.end())
+    return send_error(c, m.topic, m.id, "invalid", "unknown message type");
   if (!c.who.can_write) {
     const char* why = c.who.account_id == 0 ? "log in to take part"
                                             : "this connection is read-only: open it from the site";
-    return send_error(c, topic, id, "unauthorized", why);
+    return send_error(c, m.topic, m.id, "unauthorized", why);
   }
   if (c.pending_messages >= hub_.opts.max_pending)
-    return send_error(c, topic, id, "rate_limited", "wait for the answers to earlier messages");
-  send_to_handler(c, std::move(type), std::move(id), std::move(topic), std::string(text));
+    return send_error(c, m.topic, m.id, "rate_limited", "wait for the answers to earlier messages");
+  send_to_handler(c, std::move(m.type), std::move(m.id), std::move(m.topic), std::string(text));
 }
 
 void Loop::send_to_handler(Connection& c, std::string type, std::string id, std::string topic,

@@ -27,6 +27,7 @@
 #include "base/log.hpp"
 #include "net/blocking_pool.hpp"
 #include "net/metrics.hpp"
+#include "net/request_head.hpp"
 #include "net/router.hpp"
 
 namespace depesche::net {
@@ -90,41 +91,6 @@ Response protocol_error(std::string_view target, int status, const std::string& 
   Response r(status, "application/json; charset=utf-8", std::move(body));
   r.header("Cache-Control", "no-store");
   return r;
-}
-
-// RFC 9112 3.2.2: a server must accept the absolute form ("GET http://host/p")
-// that proxies send; only its path and query matter here.
-std::string_view origin_form(std::string_view target) {
-  for (std::string_view scheme : {"http://", "https://"}) {
-    if (target.size() > scheme.size() &&
-        std::equal(scheme.begin(), scheme.end(), target.begin(), [](char a, char b) {
-          return a == std::tolower(static_cast<unsigned char>(b));
-        })) {
-      auto slash = target.find('/', scheme.size());
-      if (slash == std::string_view::npos) return "/";
-      return target.substr(slash);
-    }
-  }
-  return target;
-}
-
-using RequestMessage = http::request<http::string_body>;
-
-std::vector<std::string_view> field_values(const RequestMessage& msg, http::field f) {
-  std::vector<std::string_view> out;
-  auto [first, last] = msg.equal_range(f);
-  for (auto it = first; it != last; ++it) out.emplace_back(it->value().data(), it->value().size());
-  return out;
-}
-
-// What Beast leaves to us in a request head (RFC 9112 3.2, 6.1, 6.3): checked
-// before any body is read or 100 Continue sent, since a head that fails
-// leaves no reliable way to find the body's end.
-std::optional<FramingError> check_head(const RequestMessage& msg) {
-  bool http11 = msg.version() >= 11;
-  if (auto e = check_host(field_values(msg, http::field::host), http11)) return e;
-  return check_transfer_encoding(field_values(msg, http::field::transfer_encoding),
-                                 msg.count(http::field::content_length) > 0, http11);
 }
 
 }  // namespace
@@ -520,14 +486,9 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
         }
         req.remote_address = opts.trusted_proxies.client_address(remote, forwarded);
       }
-      std::string_view target = origin_form(req.target);
-      auto qpos = target.find('?');
-      std::string_view raw_path = target.substr(0, qpos);
-      if (qpos != std::string_view::npos) req.query.assign(target.substr(qpos + 1));
       close_after = !msg.keep_alive();
-      if (raw_path.empty() || raw_path[0] != '/' || !percent_decode(raw_path, req.path, false) ||
-          req.path.find('\0') != std::string::npos) {
-        res = protocol_error(raw_path, 400, "Malformed request target");
+      if (auto bad = read_target(req.target, req)) {
+        res = protocol_error(req.path, bad->status, bad->message);
         close_after = true;
       } else if (req.method == Method::other) {
         res = protocol_error(req.path, 501, "Method not implemented");
