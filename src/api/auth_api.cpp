@@ -302,6 +302,11 @@ Response AuthApi::set_role(Request& req) {
     if (!auth) return error_response(auth.error());
     actor = auth->account;
   }
+  // Settled before the body is read, like every route's role: a caller who
+  // may not change roles is refused whatever it sends, and learns nothing
+  // from how its input would have been judged. The service checks again.
+  if (actor.role != domain::Role::admin)
+    return error_response(403, "forbidden", "only admins change roles");
   if (!is_json(req)) return unsupported_media_type();
   auto f = string_fields(req, {"role"});
   if (!f) return error_response(f.error());
