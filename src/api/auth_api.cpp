@@ -56,25 +56,34 @@ Response forbidden_cross_site() {
 }  // namespace
 
 void AuthApi::register_routes(net::Router& router) {
-  auto add = [&](Method m, const char* path, Response (AuthApi::*fn)(Request&)) {
-    router.add({m}, path, [this, fn](Request& r) { return (this->*fn)(r); });
+  auto add = [&](Method m, const char* path, net::Access access,
+                 Response (AuthApi::*fn)(Request&)) {
+    router.add({m}, path, access, [this, fn](Request& r) { return (this->*fn)(r); });
   };
-  add(Method::post, "/api/v1/auth/register", &AuthApi::register_account);
-  add(Method::post, "/api/v1/auth/confirm", &AuthApi::confirm);
-  add(Method::post, "/api/v1/auth/resend", &AuthApi::resend);
-  add(Method::post, "/api/v1/auth/login", &AuthApi::login);
-  add(Method::post, "/api/v1/auth/logout", &AuthApi::logout);
-  add(Method::get, "/api/v1/auth/csrf", &AuthApi::csrf);
-  add(Method::post, "/api/v1/auth/reset-request", &AuthApi::reset_request);
-  add(Method::post, "/api/v1/auth/reset", &AuthApi::reset);
-  add(Method::post, "/api/v1/auth/confirm-email", &AuthApi::confirm_email);
-  add(Method::get, "/api/v1/me", &AuthApi::me);
-  add(Method::patch, "/api/v1/me", &AuthApi::update_me);
-  add(Method::post, "/api/v1/me/password", &AuthApi::change_password);
-  add(Method::post, "/api/v1/me/email", &AuthApi::change_email);
-  add(Method::post, "/api/v1/me/delete", &AuthApi::delete_me);
-  add(Method::get, "/api/v1/me/export", &AuthApi::export_me);
-  add(Method::post, "/api/v1/users/{id}/role", &AuthApi::set_role);
+  using net::Via;
+  using net::Who;
+  // Acting on no session: JSON only (a foreign page cannot send it without a
+  // preflight) and no foreign Origin (check_anonymous_post).
+  const net::Access anyone{Who::anyone, Via::nothing};
+  const net::Access own_session{Who::signed_in, Via::session};
+  add(Method::post, "/api/v1/auth/register", anyone, &AuthApi::register_account);
+  add(Method::post, "/api/v1/auth/confirm", anyone, &AuthApi::confirm);
+  add(Method::post, "/api/v1/auth/resend", anyone, &AuthApi::resend);
+  add(Method::post, "/api/v1/auth/login", anyone, &AuthApi::login);
+  // Without a session it only clears the cookie; with one, the CSRF checks.
+  add(Method::post, "/api/v1/auth/logout", {Who::anyone, Via::session}, &AuthApi::logout);
+  add(Method::get, "/api/v1/auth/csrf", anyone, &AuthApi::csrf);
+  add(Method::post, "/api/v1/auth/reset-request", anyone, &AuthApi::reset_request);
+  add(Method::post, "/api/v1/auth/reset", anyone, &AuthApi::reset);
+  add(Method::post, "/api/v1/auth/confirm-email", anyone, &AuthApi::confirm_email);
+  add(Method::get, "/api/v1/me", own_session, &AuthApi::me);
+  add(Method::patch, "/api/v1/me", own_session, &AuthApi::update_me);
+  add(Method::post, "/api/v1/me/password", own_session, &AuthApi::change_password);
+  add(Method::post, "/api/v1/me/email", own_session, &AuthApi::change_email);
+  add(Method::post, "/api/v1/me/delete", own_session, &AuthApi::delete_me);
+  add(Method::get, "/api/v1/me/export", own_session, &AuthApi::export_me);
+  add(Method::post, "/api/v1/users/{id}/role", {Who::admin, Via::session_or_bearer},
+      &AuthApi::set_role);
 }
 
 Result<void> AuthApi::check_anonymous_post(const Request& req) {
@@ -279,6 +288,11 @@ Response AuthApi::set_role(Request& req) {
     if (!auth) return error_response(auth.error());
     actor = auth->account;
   }
+  // Settled before the body is read, like every route's role: a caller who
+  // may not change roles is refused whatever it sends, and learns nothing
+  // from how its input would have been judged. The service checks again.
+  if (actor.role != domain::Role::admin)
+    return error_response(403, "forbidden", "only admins change roles");
   if (!is_json(req)) return unsupported_media_type();
   auto f = string_fields(req, {"role"});
   if (!f) return error_response(f.error());

@@ -15,18 +15,23 @@ using net::Response;
 using nlohmann::json;
 
 void TickersApi::register_routes(net::Router& router) {
-  auto add = [&](Method m, const char* path, Response (TickersApi::*fn)(Request&)) {
-    router.add({m}, path, [this, fn](Request& r) { return (this->*fn)(r); });
+  auto add = [&](Method m, const char* path, net::Access access,
+                 Response (TickersApi::*fn)(Request&)) {
+    router.add({m}, path, access, [this, fn](Request& r) { return (this->*fn)(r); });
   };
-  add(Method::get, "/api/v1/tickers", &TickersApi::list_tickers);
-  add(Method::post, "/api/v1/tickers", &TickersApi::create_live_blog);
-  add(Method::patch, "/api/v1/tickers/{id}", &TickersApi::patch_live_blog);
-  add(Method::get, "/api/v1/tickers/{id}/entries", &TickersApi::list_entries);
-  add(Method::post, "/api/v1/tickers/{id}/entries", &TickersApi::post_entry);
-  add(Method::get, "/api/v1/tickers/{id}/entries/{entry}", &TickersApi::get_entry);
-  add(Method::get, "/api/v1/tickers/{id}/pinned", &TickersApi::list_pinned);
-  add(Method::patch, "/api/v1/tickers/{id}/entries/{entry}", &TickersApi::patch_entry);
-  add(Method::del, "/api/v1/tickers/{id}/entries/{entry}", &TickersApi::delete_entry);
+  using net::Via;
+  using net::Who;
+  const net::Access anyone{Who::anyone, Via::nothing};
+  const net::Access editor{Who::editor, Via::session_or_bearer};
+  add(Method::get, "/api/v1/tickers", anyone, &TickersApi::list_tickers);
+  add(Method::post, "/api/v1/tickers", editor, &TickersApi::create_live_blog);
+  add(Method::patch, "/api/v1/tickers/{id}", editor, &TickersApi::patch_live_blog);
+  add(Method::get, "/api/v1/tickers/{id}/entries", anyone, &TickersApi::list_entries);
+  add(Method::post, "/api/v1/tickers/{id}/entries", editor, &TickersApi::post_entry);
+  add(Method::get, "/api/v1/tickers/{id}/entries/{entry}", anyone, &TickersApi::get_entry);
+  add(Method::get, "/api/v1/tickers/{id}/pinned", anyone, &TickersApi::list_pinned);
+  add(Method::patch, "/api/v1/tickers/{id}/entries/{entry}", editor, &TickersApi::patch_entry);
+  add(Method::del, "/api/v1/tickers/{id}/entries/{entry}", editor, &TickersApi::delete_entry);
 }
 
 Response TickersApi::list_tickers(Request& req) {

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <filesystem>
 #include <mutex>
+#include <nlohmann/json.hpp>
+#include <ostream>
 #include <thread>
 
 #include "api/api_errors.hpp"
@@ -209,10 +211,30 @@ Result<std::unique_ptr<Application>> Application::open(Config config) {
   return app;
 }
 
-int Application::serve() {
+int Application::serve() { return run_site(nullptr); }
+
+int Application::print_routes(std::ostream& out) { return run_site(&out); }
+
+namespace {
+
+// One line of `depesche routes`.
+std::string route_line(const std::vector<net::Method>& methods, const std::string& pattern,
+                       net::Access access, const char* upgrade) {
+  nlohmann::ordered_json line;
+  line["methods"] = nlohmann::ordered_json::array();
+  for (net::Method m : methods) line["methods"].push_back(net::to_string(m));
+  line["pattern"] = pattern;
+  line["who"] = net::to_string(access.who);
+  line["via"] = net::to_string(access.via);
+  if (upgrade) line["upgrade"] = upgrade;
+  return line.dump() + "\n";
+}
+
+}  // namespace
+
+int Application::run_site(std::ostream* list_routes) {
   auto& p = *p_;
   const Config& c = p.config;
-  p.outbox->start();
   net::BrowserGuard guard(c.server_public_url);
   long long session_max_age_s = p.account_settings.session_absolute_ms / 1000;
 
@@ -267,24 +289,11 @@ int Application::serve() {
     return who;
   });
   hub.set_public_url(c.server_public_url);
-  // The bus carries committed events to the hub; cached pages follow them.
-  auto bus_handler = p.bus->on_event([&](const bus::Event& e) {
-    if (e.topic.starts_with("ticker:")) p.articles->bump_generation();
-    hub.publish(e);
-  });
-  ScopeExit unhook_bus([&] { p.bus->off_event(bus_handler); });
-  hub.start();
   bus::RelayOptions relay_opts;
   relay_opts.poll = std::chrono::milliseconds(c.live_relay_poll_ms);
   relay_opts.retention.max_age_ms = c.events_retention_days * 24 * 3600'000LL;
   relay_opts.retention.max_per_topic = c.events_retention_per_topic;
   bus::EventRelay relay(p.store->events(), *p.bus, relay_opts);
-  p.store->events().on_commit([&relay] { relay.wake(); });
-  ScopeExit unhook_relay([&] { p.store->events().on_commit(nullptr); });
-  if (auto r = relay.start(); !r) {
-    log::error("cannot start", {{"error", "event relay: " + r.error().message}});
-    return 1;
-  }
   web::Pages pages({*p.articles, *p.accounts, guard, *p.editions, *p.i18n, *p.templates, *p.statics,
                     cache, p.site, (fs::path(c.data_dir) / "media").string(), *p.tickers,
                     [&](std::string_view topic) -> std::uint64_t {
@@ -302,12 +311,15 @@ int Application::serve() {
   api::IdempotentPosts idempotent_posts(*p.store, callers,
                                         {.ttl = std::chrono::hours(c.api_idempotency_ttl_hours)});
 
+  const net::Access anyone{net::Who::anyone, net::Via::nothing};
+  // Anyone may follow topics; a session (from this site's Origin only) may publish.
   router.set_upgrade(
-      "/live", net::Upgrade{[&hub](const net::Request& req) { return hub.check_handshake(req); },
-                            [&hub](int fd, const net::Request& req, std::string leftover) {
-                              hub.adopt(fd, req, std::move(leftover));
-                            }});
-  router.add({net::Method::get}, "/live", [](net::Request&) {
+      "/live", {net::Who::anyone, net::Via::session},
+      net::Upgrade{[&hub](const net::Request& req) { return hub.check_handshake(req); },
+                   [&hub](int fd, const net::Request& req, std::string leftover) {
+                     hub.adopt(fd, req, std::move(leftover));
+                   }});
+  router.add({net::Method::get}, "/live", anyone, [](net::Request&) {
     net::Response r(426, "text/plain; charset=utf-8", "this endpoint speaks WebSocket only\n");
     r.header("Upgrade", "websocket");
     return r;
@@ -315,7 +327,7 @@ int Application::serve() {
 
   std::unique_ptr<net::Server> server;
   std::unique_ptr<net::Metrics> metrics;
-  router.add({net::Method::get}, "/healthz", nullptr,
+  router.add({net::Method::get}, "/healthz", anyone, nullptr,
              [](net::Request&) -> std::optional<net::Response> {
                return net::Response(200, "text/plain; charset=utf-8", "ok\n");
              });
@@ -326,7 +338,7 @@ int Application::serve() {
     Millis checked_at = 0;
     bool ok = false;
   } readiness;
-  router.add({net::Method::get}, "/readyz", [&](net::Request&) {
+  router.add({net::Method::get}, "/readyz", anyone, [&](net::Request&) {
     if (server && server->stopping())
       return net::Response(503, "text/plain; charset=utf-8", "shutting down\n");
     bool ok;
@@ -346,7 +358,7 @@ int Application::serve() {
   });
   router.add(
       // On the blocking pool: the mail queue gauge reads the store.
-      {net::Method::get}, "/metrics", [&](net::Request&) {
+      {net::Method::get}, "/metrics", anyone, [&](net::Request&) {
         std::string text = metrics->render();
         text +=
             "# HELP depesche_mail_queue Mails in the outbox by state (failed ones wait for "
@@ -441,6 +453,32 @@ int Application::serve() {
     if (req.path.starts_with("/api/")) return api::api_not_found(req);
     return pages.error_page(req, 404);
   });
+  // `depesche routes`: the table just as it would be served, then nothing
+  // is started.
+  if (list_routes) {
+    for (const auto& r : router.routes())
+      *list_routes << route_line(r.methods, r.pattern, r.access, nullptr);
+    if (!router.upgrade_path().empty())
+      *list_routes << route_line({net::Method::get}, router.upgrade_path(), router.upgrade_access(),
+                                 "websocket");
+    list_routes->flush();
+    return list_routes->good() ? 0 : 1;
+  }
+
+  p.outbox->start();
+  // The bus carries committed events to the hub; cached pages follow them.
+  auto bus_handler = p.bus->on_event([&](const bus::Event& e) {
+    if (e.topic.starts_with("ticker:")) p.articles->bump_generation();
+    hub.publish(e);
+  });
+  ScopeExit unhook_bus([&] { p.bus->off_event(bus_handler); });
+  hub.start();
+  p.store->events().on_commit([&relay] { relay.wake(); });
+  ScopeExit unhook_relay([&] { p.store->events().on_commit(nullptr); });
+  if (auto r = relay.start(); !r) {
+    log::error("cannot start", {{"error", "event relay: " + r.error().message}});
+    return 1;
+  }
 
   std::vector<std::string> names;
   for (const auto& r : router.routes()) names.push_back(r.pattern);

@@ -1,6 +1,7 @@
 #pragma once
 // Wires the concrete parts together: the only place that knows them all.
 
+#include <iosfwd>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,10 @@ class Application {
 
   /// Serves HTTP until SIGINT/SIGTERM; returns the process exit code.
   int serve();
+  /// Builds every route as serve() does, writes the table to `out` (one JSON
+  /// object per line: methods, pattern, who, via, and "upgrade" for the
+  /// WebSocket route) and returns without listening or starting anything.
+  int print_routes(std::ostream& out);
 
   domain::ArticleService& articles();
   domain::TokenService& tokens();
@@ -45,6 +50,9 @@ class Application {
 
  private:
   Application() = default;
+  /// serve()'s body: with `list_routes`, prints the finished table there
+  /// instead of serving, so both share one way of building the site.
+  int run_site(std::ostream* list_routes);
   std::unique_ptr<Parts> p_;
 };
 

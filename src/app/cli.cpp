@@ -77,6 +77,10 @@ int run_cli(int argc, char** argv, char** env) {
   cli.add_option("-c,--config", config_path, "TOML config file")->check(CLI::ExistingFile);
 
   auto* serve = cli.add_subcommand("serve", "serve the site over HTTP");
+  auto* routes = cli.add_subcommand(
+      "routes",
+      "print the route table serve would use, one JSON object per line (who may use each "
+      "route, and by what), without serving");
   auto* migrate = cli.add_subcommand("migrate", "bring the database schema up to date and exit");
   auto* demo = cli.add_subcommand("demo", "load the sample content into an empty store");
   auto* config_cmd = cli.add_subcommand("config", "list every configuration key");
@@ -132,10 +136,10 @@ int run_cli(int argc, char** argv, char** env) {
   auto* store_dump = store_cmd->add_subcommand(
       "dump", "print every stored row as one JSON object per line (secrets only as hashes)");
   store_dump->add_option("--table", dump_tables, "only this table (repeatable); default: all");
-  for (auto* sub : {serve,         migrate,      demo,       token,        token_create,
-                    token_revoke,  token_list,   config_cmd, user,         user_create,
-                    user_role_cmd, mail_cmd,     mail_list,  mail_retry,   events_cmd,
-                    events_head,   events_reset, store_cmd,  store_tables, store_dump})
+  for (auto* sub : {serve,        routes,       migrate,    demo,       token,       token_create,
+                    token_revoke, token_list,   config_cmd, user,       user_create, user_role_cmd,
+                    mail_cmd,     mail_list,    mail_retry, events_cmd, events_head, events_reset,
+                    store_cmd,    store_tables, store_dump})
     sub->fallthrough();
 
   try {
@@ -147,8 +151,9 @@ int run_cli(int argc, char** argv, char** env) {
     std::cout << describe_config();
     return 0;
   }
-  // Its stdout is the dump: log lines (a first run's migrations) go to stderr.
-  if (store_dump->parsed()) log::write_to_stderr();
+  // Their stdout is the dump or the table: log lines (a first run's
+  // migrations) go to stderr.
+  if (store_dump->parsed() || routes->parsed()) log::write_to_stderr();
   auto config = load_config(config_path, env);
   if (!config) {
     std::cerr << "depesche: " << config.error().message << "\n";
@@ -178,6 +183,7 @@ int run_cli(int argc, char** argv, char** env) {
     return 1;
   }
   if (serve->parsed()) return (*app)->serve();
+  if (routes->parsed()) return (*app)->print_routes(std::cout);
   if (migrate->parsed()) {
     log::info("schema is up to date");
     return 0;

@@ -78,13 +78,38 @@ void extract_params(const Route& route, const PathSegments& segs, std::string_vi
 
 }  // namespace
 
-void Router::add(std::vector<Method> methods, std::string pattern, Handler handler,
+const char* to_string(Who who) {
+  switch (who) {
+    case Who::anyone: return "anyone";
+    case Who::signed_in: return "signed_in";
+    case Who::moderator: return "moderator";
+    case Who::editor: return "editor";
+    case Who::admin: return "admin";
+  }
+  return "?";
+}
+
+const char* to_string(Via via) {
+  switch (via) {
+    case Via::nothing: return "nothing";
+    case Via::session: return "session";
+    case Via::bearer: return "bearer";
+    case Via::session_or_bearer: return "session_or_bearer";
+  }
+  return "?";
+}
+
+void Router::add(std::vector<Method> methods, std::string pattern, Access access, Handler handler,
                  FastHandler fast) {
   if (std::find(methods.begin(), methods.end(), Method::get) != methods.end() &&
       std::find(methods.begin(), methods.end(), Method::head) == methods.end())
     methods.push_back(Method::head);
-  Route r{std::move(methods), std::move(pattern), std::move(handler), std::move(fast),
-          routes_.size()};
+  Route r{.methods = std::move(methods),
+          .pattern = std::move(pattern),
+          .access = access,
+          .handler = std::move(handler),
+          .fast = std::move(fast),
+          .index = routes_.size()};
   std::string_view rest = r.pattern;
   if (!rest.empty() && rest[0] == '/') rest.remove_prefix(1);
   for (;;) {

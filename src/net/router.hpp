@@ -3,7 +3,13 @@
 // `{name}` parameters; a pattern ending in `{*name}` takes the rest of the
 // path. Literal segments win over parameters, so `/api/v1/articles/{id}` and
 // `/{ed}/{section}/` can live side by side.
+//
+// Every route declares, when it is registered, who may use it and by which
+// credentials (Access). The handler enforces it; the table only says it, so
+// `depesche routes` can print it and the route sweeps
+// (tests/integration/test_route_sweeps.py) can hold each route to it.
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -19,9 +25,42 @@ using Handler = std::function<Response(Request&)>;
 /// page, a static asset) or returns nullopt to hand over to the Handler.
 using FastHandler = std::function<std::optional<Response>(Request&)>;
 
+/// The least a caller must be to use a route.
+enum class Who : std::uint8_t {
+  anyone,     // no account needed
+  signed_in,  // any signed-in account, whatever its role
+  moderator,  // an account or bearer token of at least this role
+  editor,
+  admin,
+};
+
+/// The credentials that decide what a route does for its caller, and so how
+/// its state changes are kept from other sites (docs/accounts.md). Showing a
+/// signed-in reader's name in a page's header does not count.
+enum class Via : std::uint8_t {
+  nothing,  // no one's: a state change needs JSON (API) or the CSRF token (form), and no
+            // foreign Origin
+  session,  // the session cookie: a state change needs this site's Origin and the CSRF token
+  bearer,   // Authorization: Bearer only; cookies are ignored, so another site has nothing to use
+  session_or_bearer,  // either; a session needs the CSRF checks, a bearer token none
+};
+
+/// Who may use a route, and by what. Router::add takes it without a
+/// default, and it has no default value either (`{}` does not compile): no
+/// route goes into the table undeclared.
+struct Access {
+  constexpr Access(Who w, Via v) : who(w), via(v) {}
+  Who who;
+  Via via;
+};
+
+const char* to_string(Who who);
+const char* to_string(Via via);
+
 struct Route {
   std::vector<Method> methods;
   std::string pattern;
+  Access access;
   Handler handler;
   FastHandler fast;       // optional
   std::size_t index = 0;  // position in the table, for metrics
@@ -43,8 +82,9 @@ struct Upgrade {
 
 class Router {
  public:
-  /// Registers a route; GET routes answer HEAD as well.
-  void add(std::vector<Method> methods, std::string pattern, Handler handler,
+  /// Registers a route; GET routes answer HEAD as well. `access` is what the
+  /// handler enforces, declared here so the table can be checked against it.
+  void add(std::vector<Method> methods, std::string pattern, Access access, Handler handler,
            FastHandler fast = {});
   /// Wraps the handler of every route registered so far that `which`
   /// picks: a cross-cutting rule (idempotent POSTs) covers every route it
@@ -54,14 +94,18 @@ class Router {
     for (auto& r : routes_)
       if (which(r)) r.handler = with(std::move(r.handler));
   }
-  /// Serves `path` (exact) as an upgrade route.
-  void set_upgrade(std::string path, Upgrade upgrade) {
+  /// Serves `path` (exact) as an upgrade route; `access` as for add().
+  void set_upgrade(std::string path, Access access, Upgrade upgrade) {
     upgrade_path_ = std::move(path);
+    upgrade_access_ = access;
     upgrade_ = std::move(upgrade);
   }
   const Upgrade* upgrade_for(std::string_view path) const {
     return !upgrade_path_.empty() && path == upgrade_path_ ? &upgrade_ : nullptr;
   }
+  /// The upgrade route's path (empty without one) and declared access.
+  const std::string& upgrade_path() const { return upgrade_path_; }
+  Access upgrade_access() const { return upgrade_access_; }
   /// The handler for unknown paths (a localised 404 page, a JSON error).
   void set_not_found(Handler handler) { not_found_ = std::move(handler); }
 
@@ -80,6 +124,7 @@ class Router {
   std::vector<Route> routes_;
   Handler not_found_;
   std::string upgrade_path_;
+  Access upgrade_access_{Who::anyone, Via::nothing};
   Upgrade upgrade_;
 };
 

@@ -60,25 +60,32 @@ void take_cookies(Response& from, Response& to) {
 }  // namespace
 
 void AccountPages::register_routes(net::Router& router) {
-  auto add = [&](Method m, const char* path, Response (AccountPages::*fn)(Request&)) {
-    router.add({m}, path, [this, fn](Request& r) { return (this->*fn)(r); });
+  auto add = [&](Method m, const char* path, net::Access access,
+                 Response (AccountPages::*fn)(Request&)) {
+    router.add({m}, path, access, [this, fn](Request& r) { return (this->*fn)(r); });
   };
-  router.add({Method::get}, "/account", [](Request&) { return see_other("/account/settings"); });
-  add(Method::get, "/account/register", &AccountPages::register_form);
-  add(Method::post, "/account/register", &AccountPages::register_submit);
-  add(Method::get, "/account/confirm", &AccountPages::confirm);
-  add(Method::get, "/account/resend", &AccountPages::resend_form);
-  add(Method::post, "/account/resend", &AccountPages::resend_submit);
-  add(Method::get, "/account/login", &AccountPages::login_form);
-  add(Method::post, "/account/login", &AccountPages::login_submit);
-  add(Method::post, "/account/logout", &AccountPages::logout);
-  add(Method::get, "/account/reset-request", &AccountPages::reset_request_form);
-  add(Method::post, "/account/reset-request", &AccountPages::reset_request_submit);
-  add(Method::get, "/account/reset", &AccountPages::reset_form);
-  add(Method::post, "/account/reset", &AccountPages::reset_submit);
-  add(Method::get, "/account/confirm-email", &AccountPages::confirm_email);
-  add(Method::get, "/account/settings", &AccountPages::settings);
-  add(Method::post, "/account/settings/{action}", &AccountPages::settings_submit);
+  using net::Via;
+  using net::Who;
+  // Every form needs the CSRF token, signed in or not (login CSRF).
+  const net::Access anyone{Who::anyone, Via::nothing};
+  const net::Access own_session{Who::signed_in, Via::session};
+  router.add({Method::get}, "/account", anyone,
+             [](Request&) { return see_other("/account/settings"); });
+  add(Method::get, "/account/register", anyone, &AccountPages::register_form);
+  add(Method::post, "/account/register", anyone, &AccountPages::register_submit);
+  add(Method::get, "/account/confirm", anyone, &AccountPages::confirm);
+  add(Method::get, "/account/resend", anyone, &AccountPages::resend_form);
+  add(Method::post, "/account/resend", anyone, &AccountPages::resend_submit);
+  add(Method::get, "/account/login", anyone, &AccountPages::login_form);
+  add(Method::post, "/account/login", anyone, &AccountPages::login_submit);
+  add(Method::post, "/account/logout", {Who::anyone, Via::session}, &AccountPages::logout);
+  add(Method::get, "/account/reset-request", anyone, &AccountPages::reset_request_form);
+  add(Method::post, "/account/reset-request", anyone, &AccountPages::reset_request_submit);
+  add(Method::get, "/account/reset", anyone, &AccountPages::reset_form);
+  add(Method::post, "/account/reset", anyone, &AccountPages::reset_submit);
+  add(Method::get, "/account/confirm-email", anyone, &AccountPages::confirm_email);
+  add(Method::get, "/account/settings", own_session, &AccountPages::settings);
+  add(Method::post, "/account/settings/{action}", own_session, &AccountPages::settings_submit);
 }
 
 std::string AccountPages::edition_for(const Request& req, std::string_view form_ed,

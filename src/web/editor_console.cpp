@@ -83,17 +83,19 @@ std::string error_text(const Error& e, const Catalog& cat) {
 }  // namespace
 
 void EditorConsole::register_routes(net::Router& router) {
-  router.add({Method::get}, "/admin", [this](Request& req) {
+  const net::Access editor{net::Who::editor, net::Via::session};
+  // Only a redirect, to the reader's edition when signed in.
+  router.add({Method::get}, "/admin", {net::Who::anyone, net::Via::nothing}, [this](Request& req) {
     Viewer v = pages_.viewer_of(req);
     std::string ed = v.auth ? v.auth->account.edition : editions_.default_code();
     return see_other("/admin/tickers/" + (editions_.contains(ed) ? ed : editions_.default_code()));
   });
-  router.add({Method::get}, "/admin/tickers/{id}", [this](Request& r) { return show(r); });
-  router.add({Method::post}, "/admin/tickers/{id}/entries",
+  router.add({Method::get}, "/admin/tickers/{id}", editor, [this](Request& r) { return show(r); });
+  router.add({Method::post}, "/admin/tickers/{id}/entries", editor,
              [this](Request& r) { return post_entry(r); });
-  router.add({Method::post}, "/admin/tickers/{id}/entries/{entry}",
+  router.add({Method::post}, "/admin/tickers/{id}/entries/{entry}", editor,
              [this](Request& r) { return change_entry(r); });
-  router.add({Method::post}, "/admin/tickers/{id}/state",
+  router.add({Method::post}, "/admin/tickers/{id}/state", editor,
              [this](Request& r) { return change_blog_state(r); });
 }
 

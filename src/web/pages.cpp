@@ -50,39 +50,44 @@ Response redirect(int status, std::string location) {
 
 void Pages::register_routes(net::Router& router) {
   auto fast_cached = [this](Request& req) { return cached(req); };
-  router.add({Method::get}, "/", nullptr, [this](Request& req) -> std::optional<Response> {
+  // What these pages show does not depend on who reads them; a signed-in
+  // reader only gets a personal header.
+  const net::Access anyone{net::Who::anyone, net::Via::nothing};
+  router.add({Method::get}, "/", anyone, nullptr, [this](Request& req) -> std::optional<Response> {
     Response r = redirect(302, "/" + d_.editions.preferred(req.header("accept-language")) + "/");
     r.header("Vary", "Accept-Language");
     r.header("Cache-Control", "private, max-age=0");
     return r;
   });
-  router.add({Method::get}, "/robots.txt", nullptr, [this](Request&) -> std::optional<Response> {
-    return Response(200, "text/plain; charset=utf-8",
-                    "User-agent: *\nDisallow: /api/\nDisallow: /account/\nDisallow: /admin/\n");
-  });
   router.add(
-      {Method::get}, "/static/{*path}", [this](Request& req) { return error_page(req, 404); },
+      {Method::get}, "/robots.txt", anyone, nullptr, [this](Request&) -> std::optional<Response> {
+        return Response(200, "text/plain; charset=utf-8",
+                        "User-agent: *\nDisallow: /api/\nDisallow: /account/\nDisallow: /admin/\n");
+      });
+  router.add(
+      {Method::get}, "/static/{*path}", anyone,
+      [this](Request& req) { return error_page(req, 404); },
       [this](Request& req) { return d_.static_files.serve(req, req.param("path")); });
-  router.add({Method::get}, "/media/{file}", [this](Request& req) { return media(req); });
-  router.add({Method::get}, "/{ed}", [this](Request& req) {
+  router.add({Method::get}, "/media/{file}", anyone, [this](Request& req) { return media(req); });
+  router.add({Method::get}, "/{ed}", anyone, [this](Request& req) {
     if (!d_.editions.contains(req.param("ed"))) return error_page(req, 404);
     return redirect(301, "/" + std::string(req.param("ed")) + "/");
   });
   router.add(
-      {Method::get}, "/{ed}/", [this](Request& req) { return home(req); }, fast_cached);
+      {Method::get}, "/{ed}/", anyone, [this](Request& req) { return home(req); }, fast_cached);
   router.add(
-      {Method::get}, "/{ed}/{section}/", [this](Request& req) { return section(req); },
+      {Method::get}, "/{ed}/{section}/", anyone, [this](Request& req) { return section(req); },
       fast_cached);
-  router.add({Method::get}, "/{ed}/{section}",
+  router.add({Method::get}, "/{ed}/{section}", anyone,
              [this](Request& req) { return section_without_slash(req); });
   router.add(
-      {Method::get}, "/{ed}/ticker", [this](Request& req) { return ticker_page(req); },
+      {Method::get}, "/{ed}/ticker", anyone, [this](Request& req) { return ticker_page(req); },
       fast_cached);
   router.add(
-      {Method::get}, "/{ed}/live/{slug}", [this](Request& req) { return live_blog_page(req); },
-      fast_cached);
+      {Method::get}, "/{ed}/live/{slug}", anyone,
+      [this](Request& req) { return live_blog_page(req); }, fast_cached);
   router.add(
-      {Method::get}, "/{ed}/articles/{slug}", [this](Request& req) { return article(req); },
+      {Method::get}, "/{ed}/articles/{slug}", anyone, [this](Request& req) { return article(req); },
       fast_cached);
 }
 

@@ -5,6 +5,7 @@
 using namespace depesche::net;
 
 namespace {
+constexpr Access kAnyone{Who::anyone, Via::nothing};
 Handler named(std::string name) {
   return [name](Request&) { return Response(200, "text/plain", name); };
 }
@@ -23,10 +24,10 @@ std::string run(Router& router, Request req) {
 
 TEST(Router, MatchesParametersAndPrefersLiteralSegments) {
   Router r;
-  r.add({Method::get}, "/{ed}/{section}/", named("section"));
-  r.add({Method::get}, "/{ed}/articles/{slug}", named("article"));
-  r.add({Method::get}, "/api/v1/articles/{id}", named("api"));
-  r.add({Method::get}, "/{ed}/", named("home"));
+  r.add({Method::get}, "/{ed}/{section}/", kAnyone, named("section"));
+  r.add({Method::get}, "/{ed}/articles/{slug}", kAnyone, named("article"));
+  r.add({Method::get}, "/api/v1/articles/{id}", kAnyone, named("api"));
+  r.add({Method::get}, "/{ed}/", kAnyone, named("home"));
   EXPECT_EQ(run(r, get("/de/")), "home");
   EXPECT_EQ(run(r, get("/de/politik/")), "section");
   EXPECT_EQ(run(r, get("/de/articles/x")), "article");
@@ -38,7 +39,7 @@ TEST(Router, MatchesParametersAndPrefersLiteralSegments) {
 
 TEST(Router, FillsNamedParameters) {
   Router r;
-  r.add({Method::get}, "/{ed}/articles/{slug}", named("article"));
+  r.add({Method::get}, "/{ed}/articles/{slug}", kAnyone, named("article"));
   Request req = get("/ru/articles/kubok");
   auto m = r.match(req);
   ASSERT_TRUE(m.route);
@@ -49,7 +50,7 @@ TEST(Router, FillsNamedParameters) {
 
 TEST(Router, TailParameterTakesTheRestOfThePath) {
   Router r;
-  r.add({Method::get}, "/static/{*path}", named("static"));
+  r.add({Method::get}, "/static/{*path}", kAnyone, named("static"));
   Request req = get("/static/js/live.js");
   ASSERT_TRUE(r.match(req).route);
   EXPECT_EQ(req.param("path"), "js/live.js");
@@ -58,8 +59,8 @@ TEST(Router, TailParameterTakesTheRestOfThePath) {
 
 TEST(Router, ReportsMethodNotAllowedWithAllow) {
   Router r;
-  r.add({Method::get}, "/api/v1/articles", named("list"));
-  r.add({Method::post}, "/api/v1/articles", named("create"));
+  r.add({Method::get}, "/api/v1/articles", kAnyone, named("list"));
+  r.add({Method::post}, "/api/v1/articles", kAnyone, named("create"));
   EXPECT_EQ(run(r, get("/api/v1/articles", Method::post)), "create");
   EXPECT_EQ(run(r, get("/api/v1/articles", Method::head)), "list");
   EXPECT_EQ(run(r, get("/api/v1/articles", Method::del)), "405:GET, HEAD, POST");
@@ -67,13 +68,39 @@ TEST(Router, ReportsMethodNotAllowedWithAllow) {
 
 TEST(Router, AbsurdlyDeepPathsMatchNothing) {
   Router r;
-  r.add({Method::get}, "/static/{*path}", named("static"));
+  r.add({Method::get}, "/static/{*path}", kAnyone, named("static"));
   std::string deep = "/static";
   for (int i = 0; i < 40; ++i) deep += "/a";
   EXPECT_EQ(run(r, get(deep)), "404");
   EXPECT_EQ(run(r, get("/static/a/b/c")), "static");
   EXPECT_EQ(run(r, get("/static/")), "404");
   EXPECT_EQ(run(r, get("")), "404");
+}
+
+TEST(Router, KeepsEachRoutesDeclaredAccessThroughDecoration) {
+  Router r;
+  r.add({Method::get}, "/api/v1/me", {Who::signed_in, Via::session}, named("me"));
+  r.add({Method::post}, "/api/v1/articles", {Who::editor, Via::bearer}, named("create"));
+  r.set_upgrade("/live", {Who::anyone, Via::session}, Upgrade{});
+  // A cross-cutting wrapper (idempotent POSTs) changes the handler only.
+  r.decorate([](const Route& route) { return route.pattern == "/api/v1/articles"; },
+             [](Handler inner) -> Handler {
+               return [inner](Request& req) {
+                 Response res = inner(req);
+                 res.body += "+wrapped";
+                 return res;
+               };
+             });
+  ASSERT_EQ(r.routes().size(), 2u);
+  EXPECT_EQ(r.routes()[0].access.who, Who::signed_in);
+  EXPECT_EQ(r.routes()[0].access.via, Via::session);
+  EXPECT_EQ(r.routes()[1].access.who, Who::editor);
+  EXPECT_EQ(r.routes()[1].access.via, Via::bearer);
+  EXPECT_EQ(run(r, get("/api/v1/articles", Method::post)), "create+wrapped");
+  EXPECT_EQ(r.upgrade_path(), "/live");
+  EXPECT_EQ(r.upgrade_access().via, Via::session);
+  EXPECT_STREQ(to_string(Who::signed_in), "signed_in");
+  EXPECT_STREQ(to_string(Via::session_or_bearer), "session_or_bearer");
 }
 
 TEST(Http, DecodesPercentEscapesAndRejectsBadOnes) {
