@@ -473,7 +473,14 @@ int Application::run_site(std::ostream* list_routes) {
   });
   ScopeExit unhook_bus([&] { p.bus->off_event(bus_handler); });
   hub.start();
-  p.store->events().on_commit([&relay] { relay.wake(); });
+  // The node that made a change shows it on the very next page: its cache
+  // moves on at the commit, before the writer is answered, rather than when
+  // the relay's event comes round (on PostgreSQL that can be after the
+  // writer's next read). Other nodes' caches follow the bus, above.
+  p.store->events().on_commit([&relay, &p] {
+    p.articles->bump_generation();
+    relay.wake();
+  });
   ScopeExit unhook_relay([&] { p.store->events().on_commit(nullptr); });
   if (auto r = relay.start(); !r) {
     log::error("cannot start", {{"error", "event relay: " + r.error().message}});

@@ -27,14 +27,15 @@ const net::Router& site_router() {
     net::Router r;
     auto ok = [](net::Request&) { return net::Response(200, "text/plain", "ok"); };
     using M = net::Method;
+    const net::Access open{net::Who::anyone, net::Via::nothing};
     for (const char* p :
          {"/", "/healthz", "/readyz", "/metrics", "/live", "/static/{*path}", "/{ed}/",
           "/{ed}/{section}/", "/{ed}/{section}/{slug}", "/{ed}/ticker/", "/{ed}/account/login",
           "/api/v1/articles", "/api/v1/articles/{id}", "/api/v1/tickers/{slug}/entries",
           "/api/v1/tickers/{slug}/entries/{id}", "/api/v1/auth/register"})
-      r.add({M::get}, p, ok);
-    r.add({M::post, M::patch, M::del}, "/api/v1/articles/{id}", ok);
-    r.add({M::post}, "/api/v1/tickers/{slug}/entries", ok);
+      r.add({M::get}, p, open, ok);
+    r.add({M::post, M::patch, M::del}, "/api/v1/articles/{id}", open, ok);
+    r.add({M::post}, "/api/v1/tickers/{slug}/entries", open, ok);
     return r;
   }();
   return router;
