@@ -224,11 +224,13 @@ Result<void> RedisBus::publish(const Event& event) {
   std::string channel = opts_.channel_prefix + event.topic;
   std::string message = encode_event(event);
   std::lock_guard lock(publish_mutex_);
+  bool had_connection = pub_ != nullptr;
   auto r = publish_once(channel, message);
   // A connection that broke since the last publish (a Redis restart) is
   // only found broken now: one more try on a fresh one. A repeat is
-  // harmless, hubs drop it by seq.
-  if (!r && pub_ == nullptr) r = publish_once(channel, message);
+  // harmless, hubs drop it by seq. A connect that failed is not retried
+  // here: the relay tries again after its pause.
+  if (!r && had_connection && pub_ == nullptr) r = publish_once(channel, message);
   if (!r) {
     publish_errors_.fetch_add(1, std::memory_order_relaxed);
     return r;
