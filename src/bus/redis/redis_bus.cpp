@@ -368,10 +368,11 @@ void RedisBus::serve_subscription(redisContext* ctx, bool resubscribe) {
           reconnects_.fetch_add(1, std::memory_order_relaxed);
           log::info("bus: redis subscription restored");
         }
-        set_connected(true);
         // What was published while no subscription stood is not coming:
-        // the hub compares its topics with the log.
+        // the hub compares its topics with the log. Before the state says
+        // subscribed, so that wait_subscribed() finds the check requested.
         if (on_subscribed_) on_subscribed_();
+        set_connected(true);
       }
     }
     if (ctx->err != 0) return;

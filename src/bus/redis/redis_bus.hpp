@@ -84,7 +84,8 @@ class RedisBus final : public Bus {
   /// established, the first time and after every reconnect: what was
   /// published meanwhile did not arrive. Must return quickly. Call before start().
   void on_subscribed(std::function<void()> check);
-  /// Waits until the subscriber is subscribed; false after `timeout`.
+  /// Waits until the subscriber is subscribed (and on_subscribed has
+  /// run for it); false after `timeout`.
   bool wait_subscribed(std::chrono::milliseconds timeout);
   RedisBusStats stats() const;
 
