@@ -19,6 +19,7 @@
 #include "base/log.hpp"
 #include "bus/event_relay.hpp"
 #include "bus/in_process_bus.hpp"
+#include "bus/redis/redis_bus.hpp"
 #include "domain/account_service.hpp"
 #include "domain/article_service.hpp"
 #include "domain/editions.hpp"
@@ -34,6 +35,7 @@
 #include "net/metrics.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
+#include "store/postgres/pg_relay_lease.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "web/account_mail_writer.hpp"
 #include "web/account_pages.hpp"
@@ -66,6 +68,7 @@ struct Application::Parts {
   std::unique_ptr<web::AccountMailWriter> account_mails;
   std::unique_ptr<domain::AccountService> accounts;
   std::unique_ptr<bus::Bus> bus;
+  bus::redis::RedisBus* redis = nullptr;  // the same bus when it is Redis, else null
   std::unique_ptr<api::TickerEventCodec> ticker_events;
   std::unique_ptr<domain::TickerService> tickers;
 };
@@ -204,7 +207,16 @@ Result<std::unique_ptr<Application>> Application::open(Config config) {
                                                              p.site, p.account_settings);
   p.accounts = std::make_unique<domain::AccountService>(*p.store, *p.editions, *p.passwords,
                                                         *p.account_mails, p.account_settings);
-  p.bus = std::make_unique<bus::InProcessBus>();
+  if (c.bus_url.empty()) {
+    p.bus = std::make_unique<bus::InProcessBus>();
+  } else {
+    auto redis_opts = bus::redis::parse_redis_url(c.bus_url);
+    if (!redis_opts) return fail(ErrorCode::invalid, "bus.url: " + redis_opts.error().message);
+    redis_opts->channel_prefix = c.bus_channel_prefix;
+    auto redis = std::make_unique<bus::redis::RedisBus>(std::move(*redis_opts));
+    p.redis = redis.get();
+    p.bus = std::move(redis);
+  }
   p.ticker_events = std::make_unique<api::TickerEventCodec>();
   p.tickers =
       std::make_unique<domain::TickerService>(*p.store, *p.editions, *p.articles, *p.ticker_events);
@@ -293,6 +305,16 @@ int Application::run_site(std::ostream* list_routes) {
   relay_opts.poll = std::chrono::milliseconds(c.live_relay_poll_ms);
   relay_opts.retention.max_age_ms = c.events_retention_days * 24 * 3600'000LL;
   relay_opts.retention.max_per_topic = c.events_retention_per_topic;
+  // Nodes on one PostgreSQL and one Redis relay through one leader, so
+  // every event goes out once and one position row has one writer (with
+  // the in-process bus each node needs its own relay: docs/decisions.md).
+  std::unique_ptr<store::postgres::PgRelayLease> lease;
+  if (p.redis && !p.sqlite) {
+    lease = std::make_unique<store::postgres::PgRelayLease>(
+        c.store_url, relay_opts.name, std::chrono::milliseconds(c.bus_lead_check_ms),
+        static_cast<int>(c.store_connect_timeout_s));
+    relay_opts.lead = [&lease] { return lease->hold(); };
+  }
   bus::EventRelay relay(p.store->events(), *p.bus, relay_opts);
   web::Pages pages({*p.articles, *p.accounts, guard, *p.editions, *p.i18n, *p.templates, *p.statics,
                     cache, p.site, (fs::path(c.data_dir) / "media").string(), *p.tickers,
@@ -406,8 +428,31 @@ int Application::run_site(std::ostream* list_routes) {
                         "Commit-to-publish time of the last event.", d(rs.lag_ms) / 1000.0},
                  Sample{"depesche_relay_errors_total", "counter",
                         "Failed attempts to read or publish events.", d(rs.errors)},
+                 Sample{"depesche_relay_leading", "gauge",
+                        "1 while this node's relay publishes (one node leads a cluster).",
+                        rs.leading ? 1.0 : 0.0},
              })
           net::append_metric(text, m.name, m.type, m.help, m.value);
+        if (p.redis) {
+          auto bs = p.redis->stats();
+          for (const Sample& m : {
+                   Sample{"depesche_bus_connected", "gauge",
+                          "1 while the Redis subscription stands.", bs.connected ? 1.0 : 0.0},
+                   Sample{"depesche_bus_reconnects_total", "counter",
+                          "Redis subscriptions re-established after a lost connection.",
+                          d(bs.reconnects)},
+                   Sample{"depesche_bus_published_total", "counter",
+                          "Events this node published to Redis.", d(bs.published)},
+                   Sample{"depesche_bus_publish_errors_total", "counter",
+                          "Publishes Redis did not take (the relay retries them).",
+                          d(bs.publish_errors)},
+                   Sample{"depesche_bus_received_total", "counter",
+                          "Events this node received from Redis.", d(bs.received)},
+                   Sample{"depesche_bus_malformed_total", "counter",
+                          "Messages on the bus's channels dropped as not events.", d(bs.malformed)},
+               })
+            net::append_metric(text, m.name, m.type, m.help, m.value);
+        }
         // The WAL and the group commit are SQLite's; PostgreSQL reports its
         // own in its statistics views.
         if (p.sqlite) {
@@ -472,6 +517,17 @@ int Application::run_site(std::ostream* list_routes) {
     hub.publish(e);
   });
   ScopeExit unhook_bus([&] { p.bus->off_event(bus_handler); });
+  if (p.redis) {
+    // Whatever was published while the subscription was down never comes:
+    // the hub compares its topics with the log (the first time too, for
+    // what was committed before it subscribed).
+    p.redis->on_subscribed([&hub] { hub.catch_up(); });
+    p.redis->start();
+  }
+  // Before the hub goes: the subscriber thread calls into it.
+  ScopeExit stop_redis([&] {
+    if (p.redis) p.redis->stop();
+  });
   hub.start();
   // The node that made a change shows it on the very next page: its cache
   // moves on at the commit, before the writer is answered, rather than when
@@ -528,6 +584,7 @@ int Application::run_site(std::ostream* list_routes) {
   p.store->events().on_commit(nullptr);
   relay.stop();
   p.bus->off_event(bus_handler);
+  if (p.redis) p.redis->stop();
   hub.stop();
   pool.stop();
   p.outbox->stop();

@@ -8,6 +8,7 @@
 
 #include "app/store_opener.hpp"
 #include "base/log.hpp"
+#include "bus/redis/redis_bus.hpp"
 #include "domain/editions.hpp"
 #include "mail/address.hpp"
 #include "mail/smtp/smtp_options.hpp"
@@ -66,7 +67,12 @@ const std::vector<Option>& options() {
        "at most 16"},
       {"store", "connect_timeout_s", &Config::store_connect_timeout_s, 1, 600,
        "PostgreSQL: give up connecting to a server that does not answer after this long"},
-      {"bus", "url", &Config::bus_url, 0, 0, "empty: in-process; redis://... for Redis"},
+      {"bus", "url", &Config::bus_url, 0, 0,
+       "empty: in-process (one node); redis://[:password@]host:port for Redis (many nodes)"},
+      {"bus", "channel_prefix", &Config::bus_channel_prefix, 0, 0,
+       "Redis: channels are this prefix plus the topic; sites sharing a Redis need their own"},
+      {"bus", "lead_check_ms", &Config::bus_lead_check_ms, 50, 60'000,
+       "Redis on PostgreSQL: how often a node's relay checks (or tries to take) the lead"},
       {"mail", "smtp_url", &Config::mail_smtp_url, 0, 0,
        "empty: maildir outbox in the data dir; smtp://host:port"},
       {"mail", "from", &Config::mail_from, 0, 0, "sender address of mails"},
@@ -273,8 +279,10 @@ Result<void> validate(Config& c) {
                 "log.level: expected debug, info, warn or error, got '" + c.log_level + "'");
   if (auto kind = store_kind_of(c.store_url); !kind) return std::unexpected(kind.error());
   if (!c.bus_url.empty())
-    return fail(ErrorCode::invalid,
-                "bus.url: only the in-process bus (empty url) is available in this version");
+    if (auto redis = bus::redis::parse_redis_url(c.bus_url); !redis)
+      return fail(ErrorCode::invalid, "bus.url: " + redis.error().message);
+  if (c.bus_channel_prefix.empty())
+    return fail(ErrorCode::invalid, "bus.channel_prefix: must not be empty");
   if (!c.mail_smtp_url.empty())
     if (auto smtp = mail::parse_smtp_url(c.mail_smtp_url); !smtp)
       return fail(ErrorCode::invalid, "mail.smtp_url: " + smtp.error().message);

@@ -33,7 +33,9 @@ struct Config {
   std::int64_t store_pool_size = 0;  // PostgreSQL; 0: blocking threads + 2
   std::int64_t store_connect_timeout_s = 10;
   // [bus]
-  std::string bus_url;
+  std::string bus_url;  // empty: in-process; redis://...
+  std::string bus_channel_prefix = "depesche:";
+  std::int64_t bus_lead_check_ms = 1000;
   // [mail]
   std::string mail_smtp_url;
   std::string mail_from = "Depesche <noreply@depesche.invalid>";

@@ -1,5 +1,7 @@
 #include "bus/event_relay.hpp"
 
+#include <algorithm>
+
 #include "base/log.hpp"
 #include "base/time.hpp"
 
@@ -15,6 +17,7 @@ Result<void> EventRelay::start() {
   if (!pos) return std::unexpected(pos.error());
   position_ = saved_ = *pos;
   atomic_position_ = position_;
+  leading_ = !opts_.lead;
   woken_ = true;  // what was committed while no relay ran goes out at once
   thread_ = std::thread([this] { run(); });
   return {};
@@ -73,6 +76,37 @@ Result<void> EventRelay::save() {
   return {};
 }
 
+bool EventRelay::check_lead() {
+  if (!opts_.lead) return true;
+  bool lead = opts_.lead();
+  if (lead == leading_.load()) return lead;
+  if (lead) {
+    // Another relay published up to its saved position (perhaps a little
+    // further: those repeats are dropped by seq).
+    auto pos = log_.relay_position(opts_.name);
+    if (!pos) {
+      errors_.fetch_add(1, std::memory_order_relaxed);
+      log::error("event relay: cannot read its position", {{"error", pos.error().message}});
+      return false;
+    }
+    {
+      std::lock_guard lock(drain_mutex_);
+      position_ = std::max(position_, *pos);
+      saved_ = *pos;
+      atomic_position_.store(position_, std::memory_order_relaxed);
+    }
+    log::info("event relay: leading", {{"position", position_}});
+  } else {
+    // Saved positions only grow (the store keeps the greater), so handing
+    // back ours never moves the next leader backwards.
+    if (auto r = save(); !r)
+      log::error("event relay: cannot save its position", {{"error", r.error().message}});
+    log::info("event relay: another node leads");
+  }
+  leading_.store(lead);
+  return lead;
+}
+
 void EventRelay::run() {
   using Clock = std::chrono::steady_clock;
   auto last_save = Clock::now();
@@ -85,6 +119,10 @@ void EventRelay::run() {
       cv_.wait_for(lock, failing ? opts_.retry : opts_.poll, [&] { return woken_ || stopping_; });
       woken_ = false;
       stopping = stopping_;
+    }
+    if (!check_lead()) {
+      if (stopping) return;
+      continue;
     }
     auto drained = drain();
     failing = !drained;
@@ -113,7 +151,8 @@ void EventRelay::run() {
 }
 
 RelayStats EventRelay::stats() const {
-  return RelayStats{published_.load(), atomic_position_.load(), lag_ms_.load(), errors_.load()};
+  return RelayStats{published_.load(), atomic_position_.load(), lag_ms_.load(), errors_.load(),
+                    leading_.load()};
 }
 
 }  // namespace depesche::bus

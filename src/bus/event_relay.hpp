@@ -5,12 +5,16 @@
 // acknowledged change reaches the stream; events published just before a
 // crash may go out again, and hubs drop those repeats by seq. It also
 // applies the log's retention. One thread, woken by every commit that
-// appended events, and polling in case another process (the CLI) wrote.
+// appended events, and polling in case another process (the CLI, another
+// node) wrote. With several nodes on one store and one bus, only the relay
+// holding the lead publishes (RelayOptions::lead), so events go out once,
+// not once per node, and one position row has one writer.
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -28,6 +32,13 @@ struct RelayOptions {
   std::chrono::milliseconds prune_every{60'000};  // applies retention this often
   std::chrono::milliseconds retry{500};           // after a store error
   store::Retention retention;
+  /// Whether this relay may publish now. Nodes sharing a store and a bus
+  /// (PostgreSQL and Redis) relay through one leader: app/ passes a lease
+  /// that one node at a time holds, asked before every round, so it must
+  /// be cheap (the lease caches). A relay that gains the lead continues
+  /// from the position the last leader saved; one that loses it saves
+  /// its own and stops publishing. Empty: this relay always leads.
+  std::function<bool()> lead;
 };
 
 struct RelayStats {
@@ -35,6 +46,7 @@ struct RelayStats {
   std::int64_t position = 0;
   std::int64_t lag_ms = 0;  // commit-to-publish time of the last event published
   std::uint64_t errors = 0;
+  bool leading = false;  // publishing now (always, without RelayOptions::lead)
 };
 
 class EventRelay {
@@ -58,6 +70,9 @@ class EventRelay {
  private:
   void run();
   Result<void> save();
+  /// Asks the lease; on a change of leader, takes up (or hands back) the
+  /// stored position. False while another relay leads.
+  bool check_lead();
 
   store::EventLog& log_;
   Bus& bus_;
@@ -74,6 +89,7 @@ class EventRelay {
   std::atomic<std::int64_t> atomic_position_{0};
   std::atomic<std::int64_t> lag_ms_{0};
   std::atomic<std::uint64_t> errors_{0};
+  std::atomic<bool> leading_{false};
 };
 
 }  // namespace depesche::bus

@@ -121,10 +121,14 @@ void Hub::Impl::fill(const std::string& topic, std::uint64_t incarnation, std::u
       gaps_filled.fetch_add(1, std::memory_order_relaxed);
     }
   drain_parked(topic, t);
-  if (!t.parked.empty()) {
+  // What the log could not supply: the events before the first parked one
+  // or, for a catch-up (nothing parked), up to `to`, unless the log could
+  // not be read at all (then the next event or catch-up tries again).
+  bool short_of_to = t.parked.empty() && events && t.history.seq() < to;
+  if (!t.parked.empty() || short_of_to) {
     // The log no longer holds what is missing (or cannot be read now):
     // readers start over from a fresh page instead of silently skipping.
-    std::uint64_t next = t.parked.begin()->first;
+    std::uint64_t next = t.parked.empty() ? to + 1 : t.parked.begin()->first;
     auto before = static_cast<std::int64_t>(t.history.bytes());
     t.history.restart_at(next - 1);
     history_bytes += static_cast<std::int64_t>(t.history.bytes()) - before;
@@ -135,6 +139,29 @@ void Hub::Impl::fill(const std::string& topic, std::uint64_t incarnation, std::u
     drain_parked(topic, t);
   }
   release(topic);
+}
+
+void Hub::Impl::catch_up(const std::string& topic) {
+  auto head = source.head(topic);
+  std::unique_lock lock(topics_mutex);
+  // The reference taken for this keeps the state (and its incarnation).
+  TopicState& t = topics.at(topic);
+  if (!head) {
+    log::error("live: cannot compare a topic with the log",
+               {{"topic", topic}, {"error", head.error().message}});
+    release(topic);
+    return;
+  }
+  if (t.filling || !t.history.loaded() || head->seq <= t.history.seq()) {
+    // Up to date, or a fill already runs (it brings the rest).
+    release(topic);
+    return;
+  }
+  t.filling = true;
+  std::uint64_t incarnation = t.incarnation;
+  std::uint64_t from = t.history.seq();
+  lock.unlock();
+  fill(topic, incarnation, from, head->seq);  // drops the reference
 }
 
 void Hub::Impl::publish_presence() {
@@ -269,6 +296,22 @@ void Hub::publish(const bus::Event& e) {
   ++t.refs;
   I.run_blocking([&I, topic = e.topic, inc = t.incarnation, from = t.history.seq(),
                   to = e.seq - 1] { I.fill(topic, inc, from, to); });
+}
+
+void Hub::catch_up() {
+  Impl& I = *impl_;
+  std::vector<std::string> followed;
+  {
+    std::lock_guard lock(I.topics_mutex);
+    followed.reserve(I.topics.size());
+    for (auto& [name, t] : I.topics) {
+      if (!t.history.loaded()) continue;  // its start is being read from the log now
+      ++t.refs;
+      followed.push_back(name);
+    }
+  }
+  for (auto& topic : followed)
+    I.run_blocking([&I, topic = std::move(topic)] { I.catch_up(topic); });
 }
 
 HubStats Hub::stats() const {

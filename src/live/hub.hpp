@@ -143,6 +143,12 @@ class Hub {
   /// An event from the bus: checked against the topic's seq, cached and
   /// delivered to every subscriber. Returns quickly; thread-safe.
   void publish(const bus::Event& event);
+  /// Checks every topic followed here against the log and delivers what
+  /// the bus did not bring: a bus that was disconnected (Redis) may have
+  /// lost anything published meanwhile, and the next event of a quiet
+  /// topic could be far off. Returns at once (any thread); the reads run
+  /// on the blocking pool, one per topic.
+  void catch_up();
 
   void set_public_url(const std::string& public_url);
   HubStats stats() const;

@@ -229,6 +229,9 @@ struct Hub::Impl {
   /// Fetches the events between t's seq and its first parked one.
   void fill(const std::string& topic, std::uint64_t incarnation, std::uint64_t from,
             std::uint64_t to);
+  /// Compares a topic (holding a reference for this) with the log's head
+  /// and fills up to it; drops the reference.
+  void catch_up(const std::string& topic);
   void publish_presence();
 };
 

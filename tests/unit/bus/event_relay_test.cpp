@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 
@@ -105,6 +106,39 @@ TEST(EventRelay, ResumesAfterARestartWhereItStopped) {
   EXPECT_EQ(r.events[0].seq, 4u);
   EXPECT_EQ(r.events[1].seq, 5u);
   EXPECT_EQ(relay.stats().published, 2u);
+}
+
+TEST(EventRelay, PublishesOnlyWhileItLeadsAndTakesUpWhereTheLastLeaderSavedItsPosition) {
+  TempDir dir;
+  auto store = open_test_store(dir);
+  bus::InProcessBus bus_a, bus_b;
+  Recorder a, b;
+  (void)bus_a.on_event(a.handler());
+  (void)bus_b.on_event(b.handler());
+  std::atomic<bool> a_leads{false};
+  auto opts = quick();
+  opts.lead = [&] { return a_leads.load(); };
+  bus::EventRelay follower(store->events(), bus_a, opts);
+  ASSERT_TRUE(follower.start());
+  {
+    // Another node leads meanwhile and publishes everything so far.
+    bus::EventRelay leader(store->events(), bus_b, quick());
+    ASSERT_TRUE(leader.start());
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(store->events().append("ticker:de", "e", "{}", 1));
+    ASSERT_TRUE(b.wait_for(3));
+    leader.stop();  // saves its position; its node goes
+  }
+  EXPECT_FALSE(follower.stats().leading);
+  EXPECT_EQ(follower.stats().published, 0u) << "a relay that does not lead publishes nothing";
+  a_leads = true;
+  ASSERT_TRUE(store->events().append("ticker:de", "e", "{}", 1));
+  follower.wake();
+  ASSERT_TRUE(a.wait_for(1));
+  follower.stop();
+  std::lock_guard lock(a.mutex);
+  ASSERT_EQ(a.events.size(), 1u) << "what the last leader published does not go out again";
+  EXPECT_EQ(a.events[0].seq, 4u);
+  EXPECT_TRUE(follower.stats().leading);
 }
 
 TEST(EventRelay, DrainPublishesEverythingOnTheCallingThread) {
