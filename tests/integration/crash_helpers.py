@@ -17,6 +17,7 @@ Only the Python standard library and pytest are used.
 
 from __future__ import annotations
 
+import http.client
 import os
 import random
 import signal
@@ -89,8 +90,9 @@ class CrashingServer:
 
 class Load(threading.Thread):
     """Calls `attempt()` until told to stop, until it returns False, or
-    until the server is gone (an OSError: the request in hand was not
-    acknowledged). Subclasses keep what the server acknowledged."""
+    until the server is gone (an OSError, or an answer cut short: the
+    request in hand was not acknowledged). Subclasses keep what the server
+    acknowledged."""
 
     def __init__(self):
         super().__init__(daemon=True)
@@ -101,7 +103,7 @@ class Load(threading.Thread):
             try:
                 if not self.attempt():
                     return
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 return
 
     def attempt(self) -> bool:  # pragma: no cover - overridden
