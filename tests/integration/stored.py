@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import subprocess
 import threading
 import urllib.parse
@@ -179,3 +180,18 @@ def sqlite_file_bytes(srv_or_dir) -> bytes:
         if p.exists():
             data += p.read_bytes()
     return data
+
+
+def sqlite_query(srv_or_dir, sql: str, params: tuple = ()) -> list[tuple]:
+    """The rows of one query on the SQLite store's file, through a
+    read-only connection (mode=ro: it never writes, recovers or
+    checkpoints, so it changes nothing the server sees; call it while the
+    server runs, which has recovered the file). For the tests about the
+    file itself only: PRAGMA integrity_check and structural consistency
+    (rows that must come together); stored content goes through dump()."""
+    uri = sqlite_db_file(srv_or_dir).resolve().as_uri() + "?mode=ro"
+    con = sqlite3.connect(uri, uri=True, timeout=10)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()

@@ -5,47 +5,39 @@ and must get every acknowledged entry, in order, once, and never a
 `resync` (the event log holds them all). The relay publishes from the
 log, so an entry committed just before the kill still reaches readers.
 
-DEPESCHE_CRASH_CYCLES sets the number of kill cycles (default 6 here;
-`make soak` style runs raise it)."""
+DEPESCHE_CRASH_CYCLES sets the number of kill cycles (default 6 here),
+DEPESCHE_CRASH_SEED repeats a run's kill moments (crash_helpers.py)."""
 
 from __future__ import annotations
 
-import os
-import random
-import signal
 import threading
 import time
 
-from conftest import ServerProcess, create_token, http_request, sanitizer_excerpt, sanitizer_reports
+from conftest import create_token, http_request, run_demo
+from crash_helpers import CrashingServer, Load, crash_cycles, crash_rng, stop_loads
 from ws_client import WSClient, WSClosed, WSError, WSTimeout
 
-CYCLES = int(os.environ.get("DEPESCHE_CRASH_CYCLES", "6"))
+CYCLES = crash_cycles(6)
 WRITERS = 3
 TOPIC = "ticker:de"
 
 
-class Writer(threading.Thread):
+class Writer(Load):
     """Posts entries until told to stop; keeps the ids the server acknowledged."""
 
     def __init__(self, address, token: str, name: str):
-        super().__init__(daemon=True)
+        super().__init__()
         self.address, self.token, self.tag = address, token, name
         self.acked: list[int] = []
-        self.stop = threading.Event()
+        self.n = 0
 
-    def run(self) -> None:
-        n = 0
-        while not self.stop.is_set():
-            n += 1
-            try:
-                r = http_request(self.address, "POST", "/api/v1/tickers/de/entries", token=self.token,
-                                 json_body={"body": f"{self.tag} entry {n}"}, timeout=5)
-            except OSError:
-                return  # the server is gone: what was not answered was not acknowledged
-            if r.status == 201:
-                self.acked.append(r.json()["id"])
-            elif r.status >= 500:
-                return
+    def attempt(self) -> bool:
+        self.n += 1
+        r = http_request(self.address, "POST", "/api/v1/tickers/de/entries", token=self.token,
+                         json_body={"body": f"{self.tag} entry {self.n}"}, timeout=5)
+        if r.status == 201:
+            self.acked.append(r.json()["id"])
+        return r.status < 500
 
 
 class Reader(threading.Thread):
@@ -71,44 +63,43 @@ class Reader(threading.Thread):
             return
 
 
-def test_sigkill_between_commit_and_publish_loses_no_acknowledged_entry(make_server, tmp_path):
-    rng = random.Random(int(os.environ.get("DEPESCHE_CRASH_SEED", str(time.time_ns()))))
-    srv = make_server()
-    data = srv.data_dir
-    token = create_token(data, "crash-editor", "editor")
-    events: list[tuple[int, str, int]] = []  # (seq, event, entry id) as the reader got them
-    resyncs: list = []
-    acked: list[int] = []
-    reader = Reader(srv.address, None, None, events, resyncs)
-    epoch, start = reader.epoch, reader.head
-    reader.start()
-    for cycle in range(CYCLES):
-        writers = [Writer(srv.address, token, f"c{cycle}w{i}") for i in range(WRITERS)]
-        for w in writers:
-            w.start()
-        # Kill at a random moment under load: some entries are committed,
-        # their answers or their live events not yet sent.
-        time.sleep(rng.uniform(0.05, 0.6))
-        srv.signal(signal.SIGKILL)
-        assert srv.wait_exit(10) == -signal.SIGKILL
-        assert not sanitizer_reports(srv.all_text()), sanitizer_excerpt(srv.all_text())
-        for w in writers:
-            w.stop.set()
-            w.join(10)
-            acked.extend(w.acked)
-        reader.join(30)
-        srv = ServerProcess(data).start()
-        srv.wait_ready()
-        last = events[-1][0] if events else start
-        reader = Reader(srv.address, last, epoch, events, resyncs)
-        assert reader.epoch == epoch, "a restart must not change the topic's history"
+def test_sigkill_between_commit_and_publish_loses_no_acknowledged_entry(bin_path, tmp_path):
+    rng, _ = crash_rng()
+    data = tmp_path / "data"
+    data.mkdir()
+    run_demo(data)
+    with CrashingServer(data) as target:
+        srv = target.start()
+        token = create_token(data, "crash-editor", "editor")
+        events: list[tuple[int, str, int]] = []  # (seq, event, entry id) as the reader got them
+        resyncs: list = []
+        acked: list[int] = []
+        reader = Reader(srv.address, None, None, events, resyncs)
+        epoch, start = reader.epoch, reader.head
         reader.start()
-    # Everything acknowledged has to arrive; wait for the reader to catch up.
-    deadline = time.monotonic() + 60
-    wanted = set(acked)
-    while time.monotonic() < deadline and not wanted <= {e[2] for e in events}:
-        time.sleep(0.05)
-    srv.assert_clean_exit()
+        for cycle in range(CYCLES):
+            writers = [Writer(srv.address, token, f"c{cycle}w{i}") for i in range(WRITERS)]
+            for w in writers:
+                w.start()
+            # Kill at a random moment under load: some entries are committed,
+            # their answers or their live events not yet sent.
+            time.sleep(rng.uniform(0.05, 0.6))
+            target.kill_hard()
+            stop_loads(writers)
+            for w in writers:
+                acked.extend(w.acked)
+            reader.join(30)
+            srv = target.restart()
+            last = events[-1][0] if events else start
+            reader = Reader(srv.address, last, epoch, events, resyncs)
+            assert reader.epoch == epoch, "a restart must not change the topic's history"
+            reader.start()
+        # Everything acknowledged has to arrive; wait for the reader to catch up.
+        deadline = time.monotonic() + 60
+        wanted = set(acked)
+        while time.monotonic() < deadline and not wanted <= {e[2] for e in events}:
+            time.sleep(0.05)
+        target.close()
     reader.join(30)
     assert not resyncs, f"resync inside retention: {resyncs}"
     seqs = [e[0] for e in events]
