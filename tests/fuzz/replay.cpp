@@ -56,7 +56,7 @@ const std::vector<std::string> kTokens = {"\r\n",
                                           "](",
                                           "\x81\x85",
                                           "\x88\x82",
-                                          "\x00",
+                                          std::string(1, '\0'),
                                           "type",
                                           "subscribe",
                                           "topic"};
