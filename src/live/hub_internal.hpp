@@ -125,8 +125,10 @@ class Loop {
                         std::optional<std::uint64_t> since, std::optional<std::uint64_t> epoch,
                         const Result<void>& admitted);
   /// A replay read from the log arrives: send it, then what memory holds.
+  /// `cut`: the log holds more than was read; the reader is closed after
+  /// these frames and resumes from the last.
   void finish_replay(std::uint64_t conn_id, const std::string& topic, std::uint64_t token,
-                     std::uint64_t since, const Result<std::vector<Buffer>>& frames);
+                     std::uint64_t since, const Result<std::vector<Buffer>>& frames, bool cut);
   /// The answer to a client message.
   void answer(std::uint64_t conn_id, const Buffer& frame);
   void close_all();

@@ -3,8 +3,10 @@
 // work that may wait (the store) goes to the blocking pool and comes back
 // as a posted task addressed by connection id.
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@ namespace {
 constexpr std::size_t kMaxTopicChars = 200;
 constexpr std::size_t kMaxIdChars = 64;
 constexpr std::size_t kMaxDeferredFrames = 64;
+constexpr std::uint64_t kReplayBatch = 64;  // events read from the log at a time
 constexpr auto kCloseGrace = std::chrono::seconds(5);
 constexpr int kTickMs = 250;
 
@@ -73,7 +76,10 @@ void Loop::run() {
       std::lock_guard lock(inbox_mutex_);
       tasks.swap(inbox_);
     }
-    for (auto& t : tasks) t();
+    for (auto& t : tasks) {
+      t();
+      t = nullptr;  // what it holds (a replay's frames) goes now, not after the batch
+    }
     tasks.clear();
     if (Clock::now() - last_tick_ >= std::chrono::milliseconds(kTickMs)) tick();
     for (int fd : doomed_)
@@ -440,16 +446,35 @@ void Loop::finish_subscribe(std::uint64_t conn_id, const std::string& topic, std
   Hub::Impl& hub = hub_;
   std::uint64_t from = *since;
   hub.run_blocking([&hub, loop = this, conn_id, topic, from, current, replay_token] {
+    // Frames from the log are this reader's own copies, unlike live ones, so
+    // they are read in batches and only up to live.max_queue_bytes: a reader
+    // that has not taken more than that is closed as too slow anyway.
     Result<std::vector<Buffer>> frames = std::vector<Buffer>{};
-    auto events = hub.source.after(topic, from, current - from);
-    if (!events) {
-      frames = std::unexpected(events.error());
-    } else if (events->empty() || events->front().seq != from + 1) {
-      frames = fail(ErrorCode::not_found, "the log no longer holds it");  // retention took it
-    } else {
-      for (const auto& e : *events) frames->push_back(event_frame(e));
+    std::size_t bytes = 0;
+    std::uint64_t last = from;
+    bool cut = false;
+    while (last < current && !cut) {
+      auto events =
+          hub.source.after(topic, last, std::min<std::uint64_t>(current - last, kReplayBatch));
+      if (!events) {
+        frames = std::unexpected(events.error());
+        break;
+      }
+      if (events->empty() || events->front().seq != last + 1) {
+        frames = fail(ErrorCode::not_found, "the log no longer holds it");  // retention took it
+        break;
+      }
+      for (const auto& e : *events) {
+        if (bytes >= hub.opts.max_queue_bytes) {
+          cut = true;
+          break;
+        }
+        frames->push_back(event_frame(e));
+        bytes += frames->back()->size();
+        last = e.seq;
+      }
     }
-    loop->post([=] { loop->finish_replay(conn_id, topic, replay_token, from, frames); });
+    loop->post([=] { loop->finish_replay(conn_id, topic, replay_token, from, frames, cut); });
   });
 }
 
@@ -460,7 +485,7 @@ Subscriber* Loop::subscriber(Connection& c, const std::string& topic) {
 }
 
 void Loop::finish_replay(std::uint64_t conn_id, const std::string& topic, std::uint64_t token,
-                         std::uint64_t since, const Result<std::vector<Buffer>>& frames) {
+                         std::uint64_t since, const Result<std::vector<Buffer>>& frames, bool cut) {
   Connection* cp = by_id(conn_id);
   if (!cp) return;
   struct Done {
@@ -472,6 +497,17 @@ void Loop::finish_replay(std::uint64_t conn_id, const std::string& topic, std::u
   Subscriber* s = subscriber(*cp, topic);
   if (!s || !s->replaying || s->replay_token != token) return;  // unsubscribed meanwhile
   Connection& c = *cp;
+  if (cut) {
+    // More than its queue may hold: as if it had overflowed, the reader
+    // resumes from the last of these.
+    for (const auto& buf : *frames) {
+      if (c.closing) return;
+      send(c, buf);
+    }
+    if (c.closing) return;
+    hub_.slow_closes.fetch_add(1, std::memory_order_relaxed);
+    return close(c, close_code::try_again_later, "too slow: resubscribe with since");
+  }
   std::uint64_t last = since + (frames ? frames->size() : 0);
   std::vector<Buffer> rest;
   bool resync = !frames;
@@ -698,6 +734,14 @@ void Loop::destroy(Connection& c) {
   if (it == conns_.end()) return;
   drop_subscriptions(c);
   ::epoll_ctl(epfd_, EPOLL_CTL_DEL, c.fd, nullptr);
+  // Bytes the peer has not taken (a reader that stopped reading) would keep
+  // the socket in the kernel after close, an orphan holding its send buffer
+  // until the peer reads or TCP gives up, which takes minutes: reset it.
+  int unsent = 0;
+  if (::ioctl(c.fd, SIOCOUTQ, &unsent) == 0 && unsent > 0) {
+    linger abort{1, 0};
+    ::setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+  }
   ::close(c.fd);
   hub_.connections.fetch_sub(1, std::memory_order_relaxed);
   ids_.erase(c.id);

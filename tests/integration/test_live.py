@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import struct
+import subprocess
 import threading
 import time
 
@@ -847,6 +849,38 @@ def test_replay_larger_than_the_queue_ends_with_the_close_frame(live, token, blo
         seqs = [m["seq"] for m in got if isinstance(m, dict) and m.get("type") == "event"]
         assert seqs == list(range(base + 1, base + 1 + len(seqs))) and len(seqs) < n
         assert metric(live, "depesche_live_slow_closes_total") == closes_before + 1
+    finally:
+        ws.abort()
+
+
+def server_sockets_in(srv, state: str) -> int:
+    """The server's TCP sockets in `state` (ss's names: fin-wait-1, ...)."""
+    out = subprocess.run(["ss", "-tnH", "state", state, "sport", "=", f":{srv.address[1]}"],
+                         capture_output=True, text=True, check=True).stdout
+    return len(out.splitlines())
+
+
+@pytest.mark.skipif(not shutil.which("ss"), reason="needs ss (iproute2)")
+def test_reader_that_never_reads_is_reset_not_left_in_the_kernel(make_server):
+    """A reader the hub gives up on still has data waiting in its socket's
+    send buffer. Closed, the socket would stay in the kernel as an orphan
+    with that buffer (FIN-WAIT-1) until the reader reads or TCP gives up,
+    minutes later; the hub resets it instead."""
+    srv = make_server({"DEPESCHE_LIVE_MAX_QUEUE_BYTES": "16384"})
+    tok = create_token(srv.data_dir, "never-reads-editor", "editor")
+    with WSClient.connect(srv.address) as ws:
+        base = subscribe(ws, "ticker:en")["seq"]
+    for i in range(4):
+        post_entry(srv, tok, "en", f"{i} " + "Ein langer Absatz. " * 1000)
+    ws = WSClient.connect(srv.address, rcvbuf=4096)
+    try:
+        # The replay from the log is more than the queue may hold: it is cut,
+        # and the close frame waits behind data the reader never takes.
+        assert subscribe(ws, "ticker:en", since=base)["seq"] == base + 4
+        wait_until(lambda: metric(srv, "depesche_live_slow_closes_total") == 1, 10, "the slow close")
+        wait_until(lambda: metric(srv, "depesche_live_connections") == 0, 15, "the connection to go")
+        # Gone from the kernel too (ss shows orphans with state, without a process).
+        wait_until(lambda: server_sockets_in(srv, "fin-wait-1") == 0, 2, "no orphan left")
     finally:
         ws.abort()
 

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -76,6 +77,7 @@ net::Request without(std::string name) {
 class MemoryLog final : public live::EventSource {
  public:
   std::uint64_t epoch = 77;
+  std::size_t largest_read = 0;  // the most events asked for in one after()
   void add(const std::string& topic, std::uint64_t seq) {
     std::lock_guard lock(mutex_);
     events_[topic].push_back(event(topic, seq));
@@ -102,6 +104,7 @@ class MemoryLog final : public live::EventSource {
   Result<std::vector<bus::Event>> after(std::string_view topic, std::uint64_t seq,
                                         std::size_t limit) override {
     std::lock_guard lock(mutex_);
+    largest_read = std::max(largest_read, limit);
     std::vector<bus::Event> out;
     for (const auto& e : events_[std::string(topic)])
       if (e.seq > seq && out.size() < limit) out.push_back(e);
@@ -254,7 +257,12 @@ class Client {
           std::string payload = buf_.substr(at, len);
           buf_.erase(0, at + len);
           if (opcode == 1) return nlohmann::json::parse(payload);
-          if (opcode == 8) return nlohmann::json{{"type", "closed"}};
+          if (opcode == 8)
+            return nlohmann::json{
+                {"type", "closed"},
+                {"code", payload.size() < 2 ? 0
+                                            : (static_cast<unsigned char>(payload[0]) << 8) |
+                                                  static_cast<unsigned char>(payload[1])}};
           continue;  // pings
         }
       }
@@ -419,6 +427,35 @@ TEST_F(HubTest, AResumeAcrossARestartIsReplayedFromTheLog) {
   auto s = subscribe(c, "ticker:de", {{"since", 3}, {"epoch", 77}});
   EXPECT_EQ(s["seq"], 5);
   EXPECT_EQ(c.event_seqs(2), (std::vector<std::uint64_t>{4, 5}));
+}
+
+TEST_F(HubTest, AReplayFromTheLogStopsAtTheQueueLimitAndTheReaderResumes) {
+  // Frames read from the log are one reader's own: no more of them than its
+  // queue may hold, read a batch at a time, then 1013 and a resume.
+  hub->stop();
+  opts.max_queue_bytes = 4096;
+  start();
+  for (std::uint64_t s = 1; s <= 2000; ++s) log.add("ticker:de", s);
+  Client c(*hub);
+  EXPECT_EQ(subscribe(c, "ticker:de", {{"since", 0}, {"epoch", 77}})["seq"], 2000);
+  std::vector<std::uint64_t> seqs;
+  std::size_t bytes = 0;
+  nlohmann::json m;
+  while (!(m = c.next()).is_null() && m["type"] == "event") {
+    seqs.push_back(m["seq"]);
+    bytes += m.dump().size();
+  }
+  EXPECT_EQ(m, (nlohmann::json{{"type", "closed"}, {"code", 1013}}));
+  ASSERT_FALSE(seqs.empty());
+  EXPECT_EQ(seqs.front(), 1u);
+  EXPECT_EQ(seqs.back(), seqs.size()) << "consecutive from 1";
+  EXPECT_LT(bytes, 4096u + 200) << "at most one frame past the queue limit";
+  EXPECT_LE(log.largest_read, 64u);
+  EXPECT_EQ(hub->stats().slow_closes, 1u);
+  // Resuming from the last one it got goes on from there.
+  Client again(*hub);
+  subscribe(again, "ticker:de", {{"since", seqs.back()}, {"epoch", 77}});
+  EXPECT_EQ(again.event_seqs(1), std::vector<std::uint64_t>{seqs.back() + 1});
 }
 
 TEST_F(HubTest, ASeqOfAnotherHistoryIsAResync) {
