@@ -141,6 +141,35 @@ def test_transfer_encoding_in_http_1_0_is_refused(server):
     assert_refused_and_closed(exchange(server, data), 400)
 
 
+def vm_size_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmSize")
+
+
+def test_a_declared_body_size_costs_nothing_until_the_body_comes(make_server):
+    # 300 slow bodies that each declare almost 1 MiB: the server must not
+    # set that memory aside before the bytes arrive.
+    srv = make_server({"DEPESCHE_SERVER_THREADS": "1"}, demo=False)
+    before = vm_size_bytes(srv.proc.pid)
+    head = (b"POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % (MIB - 1)) + b"x" * 10
+    socks = []
+    try:
+        for _ in range(300):
+            s = socket.create_connection(srv.address, timeout=10)
+            s.sendall(head)
+            socks.append(s)
+        # One I/O thread: once a later request is answered, it has read the heads.
+        assert srv.get("/healthz").status == 200
+        grown = vm_size_bytes(srv.proc.pid) - before
+        assert grown < 64 * MIB, f"address space grew by {grown // MIB} MiB for 300 bodies of 10 bytes"
+    finally:
+        for s in socks:
+            s.close()
+
+
 # --------------------------------------------------------------------------
 # Obsolete line folding (RFC 9112 5.2, 2.2)
 # --------------------------------------------------------------------------
