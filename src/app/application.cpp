@@ -227,6 +227,7 @@ int Application::serve() {
   live_opts.history_bytes = static_cast<std::size_t>(c.live_history_bytes);
   live_opts.max_replay = static_cast<std::size_t>(c.live_max_replay);
   live_opts.max_queue_bytes = static_cast<std::size_t>(c.live_max_queue_bytes);
+  live_opts.send_buffer_bytes = static_cast<std::size_t>(c.live_send_buffer_bytes);
   live_opts.max_message_bytes = static_cast<std::size_t>(c.live_max_message_bytes);
   live_opts.max_subscriptions = static_cast<std::size_t>(c.live_max_subscriptions);
   live_opts.max_pending = static_cast<std::size_t>(c.live_max_pending);

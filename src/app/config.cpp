@@ -115,6 +115,9 @@ const std::vector<Option>& options() {
        "events kept per topic for readers who resume with since"},
       {"live", "max_queue_bytes", &Config::live_max_queue_bytes, 4096, 64 * 1024 * 1024,
        "unsent bytes per connection before a slow reader is closed"},
+      {"live", "send_buffer_bytes", &Config::live_send_buffer_bytes, 0, 64 * 1024 * 1024,
+       "kernel send buffer per live connection (SO_SNDBUF, which the kernel doubles); 0: the "
+       "kernel's autotuning, up to tcp_wmem's maximum per connection"},
       {"live", "max_message_bytes", &Config::live_max_message_bytes, 128, 1024 * 1024,
        "largest message a client may send"},
       {"live", "max_subscriptions", &Config::live_max_subscriptions, 1, 10'000,

@@ -62,6 +62,7 @@ struct Config {
   std::int64_t live_history = 512;
   std::int64_t live_history_bytes = 4 * 1024 * 1024;
   std::int64_t live_max_queue_bytes = 512 * 1024;
+  std::int64_t live_send_buffer_bytes = 64 * 1024;
   std::int64_t live_max_message_bytes = 4096;
   std::int64_t live_max_subscriptions = 32;
   std::int64_t live_max_messages_per_second = 20;

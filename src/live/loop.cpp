@@ -101,6 +101,14 @@ void Loop::adopt(int fd, std::string response, std::string leftover, Identity wh
   }
   int flags = ::fcntl(fd, F_GETFL, 0);
   ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  // Left to autotuning, the kernel lets a socket's send buffer grow to
+  // tcp_wmem's maximum (4 MiB; on loopback it gets there at once), each a
+  // copy per reader: a reader that stops reading costs that much kernel
+  // memory, where what waits in the hub's own queue is shared.
+  if (hub_.opts.send_buffer_bytes > 0) {
+    int size = static_cast<int>(hub_.opts.send_buffer_bytes);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  }
   auto conn = std::make_unique<Connection>();
   Connection& c = *conn;
   c.fd = fd;

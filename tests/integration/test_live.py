@@ -885,6 +885,21 @@ def test_reader_that_never_reads_is_reset_not_left_in_the_kernel(make_server):
         ws.abort()
 
 
+@pytest.mark.skipif(not shutil.which("ss"), reason="needs ss (iproute2)")
+def test_live_connections_have_a_fixed_send_buffer(make_server):
+    """Autotuned, a socket's send buffer grows to tcp_wmem's maximum (4 MiB)
+    for a reader that stops reading; live.send_buffer_bytes fixes it."""
+    srv = make_server({"DEPESCHE_LIVE_SEND_BUFFER_BYTES": "32768"}, demo=False)
+    with WSClient.connect(srv.address) as ws:
+        ws.send_json({"type": "ping-me"})  # any answer: the hub owns the socket by then
+        ws.wait_json(lambda m: m["type"] == "error")
+        out = subprocess.run(["ss", "-tmH", "state", "established", "sport", "=", f":{srv.address[1]}"],
+                             capture_output=True, text=True, check=True).stdout
+        sizes = [int(m) for m in re.findall(r"\btb(\d+)", out)]
+        assert sizes, out
+        assert max(sizes) == 2 * 32768, out  # the kernel doubles what it is given
+
+
 # --------------------------------------------------------------------------
 # The handshake
 # --------------------------------------------------------------------------
