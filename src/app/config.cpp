@@ -130,6 +130,10 @@ const std::vector<Option>& options() {
        "close a connection that does not answer a ping by then"},
       {"live", "max_replay", &Config::live_max_replay, 1, 1'000'000,
        "events read from the log for one resume; further back is a resync"},
+      {"live", "log_replay_bytes_per_second", &Config::live_log_replay_bytes_per_second, 0,
+       1024LL * 1024 * 1024,
+       "frames all resumes together may read from the log per second; past that a resume is "
+       "told to resync (0: no limit)"},
       {"live", "max_pending", &Config::live_max_pending, 1, 1000,
        "client messages per connection waiting for their answer"},
       {"live", "relay_poll_ms", &Config::live_relay_poll_ms, 10, 60'000,

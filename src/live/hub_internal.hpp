@@ -208,7 +208,19 @@ struct Hub::Impl {
   std::atomic<std::uint64_t> resyncs{0};
   std::atomic<std::uint64_t> deliveries{0};
   std::atomic<std::uint64_t> slow_closes{0};
+  std::atomic<std::uint64_t> log_replay_bytes{0};
   bool started = false;
+
+  // Resumes from the log share live.log_replay_bytes_per_second (a token
+  // bucket holding at most a second's worth).
+  std::mutex replay_budget_mutex;
+  double replay_budget = -1;  // bytes; below 0 before the first use
+  Clock::time_point replay_budget_at{};
+  /// True when a resume may read the log now: then a whole queue's worth
+  /// (the most a replay reads) is taken from the bucket, refilled first.
+  bool may_replay_from_log();
+  /// Gives back what a replay admitted by may_replay_from_log() did not read.
+  void settle_log_replay(std::size_t bytes);
 
   /// The policy for a topic and the name after its prefix; null when none.
   const Policy* policy_for(std::string_view topic, std::string_view& name) const;

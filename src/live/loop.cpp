@@ -434,6 +434,13 @@ void Loop::finish_subscribe(std::uint64_t conn_id, const std::string& topic, std
       }
     }
   }
+  if (from_log && !hub_.may_replay_from_log()) {
+    // Every resume from the log is work and memory for one reader alone, so
+    // together they get live.log_replay_bytes_per_second; past that a
+    // reader refetches over HTTP, as one from too far back does.
+    from_log = false;
+    resync = true;
+  }
   LocalTopic& local = topics_[topic];
   std::uint64_t replay_token = from_log ? next_token_++ : 0;
   local.subs.push_back(Subscriber{&c, current, from_log, replay_token});
@@ -462,8 +469,14 @@ void Loop::finish_subscribe(std::uint64_t conn_id, const std::string& topic, std
     std::uint64_t last = from;
     bool cut = false;
     while (last < current && !cut) {
-      auto events =
-          hub.source.after(topic, last, std::min<std::uint64_t>(current - last, kReplayBatch));
+      // A few first, then about as many as the rest of the budget holds.
+      std::uint64_t want = kReplayBatch / 8;
+      if (!frames->empty()) {
+        std::size_t each = bytes / frames->size() + 1;
+        want = (hub.opts.max_queue_bytes - std::min(bytes, hub.opts.max_queue_bytes)) / each + 1;
+      }
+      want = std::clamp<std::uint64_t>(want, 1, kReplayBatch);
+      auto events = hub.source.after(topic, last, std::min<std::uint64_t>(current - last, want));
       if (!events) {
         frames = std::unexpected(events.error());
         break;
@@ -482,6 +495,7 @@ void Loop::finish_subscribe(std::uint64_t conn_id, const std::string& topic, std
         last = e.seq;
       }
     }
+    hub.settle_log_replay(bytes);
     loop->post([=] { loop->finish_replay(conn_id, topic, replay_token, from, frames, cut); });
   });
 }

@@ -458,6 +458,22 @@ TEST_F(HubTest, AReplayFromTheLogStopsAtTheQueueLimitAndTheReaderResumes) {
   EXPECT_EQ(again.event_seqs(1), std::vector<std::uint64_t>{seqs.back() + 1});
 }
 
+TEST_F(HubTest, ResumesFromTheLogShareAByteBudgetAndPastItAreToldToResync) {
+  hub->stop();
+  opts.log_replay_bytes_per_second = 1000;  // less than one replay below
+  start();
+  for (std::uint64_t s = 1; s <= 100; ++s) log.add("ticker:de", s);
+  Client first(*hub);
+  subscribe(first, "ticker:de", {{"since", 0}, {"epoch", 77}});
+  EXPECT_EQ(first.event_seqs(100).size(), 100u) << "the budget was there: replayed";
+  EXPECT_GT(hub->stats().log_replay_bytes, 1000u);
+  // The bucket is in debt now: the next resume refetches over HTTP.
+  Client second(*hub);
+  subscribe(second, "ticker:de", {{"since", 0}, {"epoch", 77}});
+  EXPECT_EQ(second.next(), (nlohmann::json{{"type", "resync"}, {"topic", "ticker:de"}}));
+  EXPECT_EQ(hub->stats().resyncs, 1u);
+}
+
 TEST_F(HubTest, ASeqOfAnotherHistoryIsAResync) {
   for (std::uint64_t s = 1; s <= 5; ++s) log.add("ticker:de", s);
   Client c(*hub);
