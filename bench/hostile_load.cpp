@@ -16,6 +16,8 @@
 //                           once, then stalls
 //   hostile_load slowread   N WebSocket subscribers of a busy topic that never
 //                           read, in cohorts: how soon the server drops them
+//   hostile_load resume     N WebSocket connections that resume a topic from
+//                           seq 0 and never read, again and again
 //   hostile_load smuggle    requests with ambiguous framing, each followed by a
 //                           pipelined request that must never be answered
 //   hostile_load subflood   WebSocket connections flooding subscribes (unknown,
@@ -38,6 +40,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -339,45 +342,6 @@ bool parse_response(std::string_view in, Response& r) {
   return in.size() >= r.length;
 }
 
-// Scrapes /metrics (blocking, 2 s at most): sample name with labels -> value.
-std::map<std::string, double> scrape(const Target& t) {
-  std::map<std::string, double> out;
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{2, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&t.server), sizeof t.server) != 0) {
-    ::close(fd);
-    return out;
-  }
-  std::string req =
-      "GET /metrics HTTP/1.1\r\nHost: " + t.host_header + "\r\nConnection: close\r\n\r\n";
-  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string in;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    in.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  auto body = in.find("\r\n\r\n");
-  if (body == std::string::npos) return out;
-  std::size_t pos = body + 4;
-  while (pos < in.size()) {
-    auto eol = in.find('\n', pos);
-    if (eol == std::string::npos) eol = in.size();
-    std::string_view line(in.data() + pos, eol - pos);
-    pos = eol + 1;
-    if (line.empty() || line[0] == '#') continue;
-    auto sp = line.rfind(' ');
-    if (sp == std::string_view::npos) continue;
-    out[std::string(line.substr(0, sp))] =
-        std::strtod(std::string(line.substr(sp + 1)).c_str(), nullptr);
-  }
-  return out;
-}
-
 // --------------------------------------------------------------- WebSocket --
 
 std::mt19937_64& rng() {
@@ -477,6 +441,7 @@ int run_probe(Args& a) {
   std::string token = a.str("token", "");
   std::string ticker = a.str("ticker", "de");
   double pub_rate = a.real("publish-rate", 20);
+  std::string pad(static_cast<std::size_t>(a.num("pad", 0)), 'x');  // after "t=<ns> " in each body
   a.check();
   if (token.empty() && pub_rate > 0) die("--token is required to publish");
 
@@ -687,7 +652,8 @@ int run_probe(Args& a) {
     }
     Pub& p = pubs[i];
     p.t = now_ns();
-    std::string body = "{\"body\":\"t=" + std::to_string(p.t) + "\"}";
+    std::string body =
+        "{\"body\":\"t=" + std::to_string(p.t) + (pad.empty() ? "" : " ") + pad + "\"}";
     std::string req =
         "POST /api/v1/tickers/" + ticker + "/entries HTTP/1.1\r\nHost: " + t.host_header +
         "\r\nAuthorization: Bearer " + token +
@@ -914,6 +880,9 @@ int run_trickle(Args& a, bool body) {
   std::int64_t content_length = body ? a.num("content-length", 1'000'000) : 0;
   auto chunk = static_cast<std::size_t>(body ? a.num("chunk", 16) : 1);
   std::string path = a.str("path", body ? "/api/v1/articles" : "/en/");
+  // Spread the first opening of the connections over this long (the read
+  // timeout, say), so that they do not all time out, and come back, at once.
+  std::int64_t ramp = a.num("ramp-ms", 0) * kMs;
   a.check();
 
   enum class Phase : std::uint8_t { down, connecting, first, slow };
@@ -1018,6 +987,9 @@ int run_trickle(Args& a, bool body) {
   };
 
   std::int64_t start = now_ns(), stop = start + seconds * kSec;
+  for (std::size_t i = 0; i < n; ++i)
+    conns[i].reopen_at =
+        start + (ramp > 0 ? ramp * static_cast<std::int64_t>(i) / static_cast<std::int64_t>(n) : 0);
   bool ramped = false;
   std::size_t cursor = 0;
   while (!g_stop && now_ns() < stop) {
@@ -1058,7 +1030,7 @@ int run_trickle(Args& a, bool body) {
       send_some(c.fd, out);
       c.sent -= static_cast<std::int64_t>(out.size());  // what the kernel did not take
     }
-    if (!ramped && slow >= n) {
+    if (!ramped && slow >= n - n / 100) {  // all but the few the server just closed
       ramped = true;
       ramp_ns = now_ns() - start;
       emit(Obj().num("ramped", 1).num("seconds", static_cast<double>(ramp_ns) / 1e9).done());
@@ -1073,6 +1045,7 @@ int run_trickle(Args& a, bool body) {
       .num("conns", static_cast<double>(n))
       .num("interval_ms", static_cast<double>(interval / kMs))
       .num("ramp_seconds", ramped ? static_cast<double>(ramp_ns) / 1e9 : -1)
+      .num("ramp_spread_ms", static_cast<double>(ramp / kMs))
       .num("opened", static_cast<double>(opened))
       .num("max_open", static_cast<double>(max_slow))
       .num("open_at_end", static_cast<double>(open_at_end))
@@ -1100,199 +1073,225 @@ int run_trickle(Args& a, bool body) {
 
 // ----------------------------------------------------------------- slowread --
 
-// WebSocket subscribers that never read. Each follows --topic (the normal
-// reader's live topic) and resumes --backlog-topic from seq 0, so the
-// server has the whole history of that topic to send at once: more than
-// live.max_queue_bytes, which a reader who does not read cannot take. Once
-// both subscriptions are answered nothing is read any more. They come in
-// cohorts: a cohort connects, and /metrics (depesche_live_connections) is
-// read every 200 ms until the server has dropped them all (or 60 s pass);
-// then every socket is drained to see the server's FIN, which confirms it
-// closed. Time to close: from a cohort's median subscription to the reading
-// at which half (all) of it was gone.
+// WebSocket connections that read the upgrade and the answer to their
+// subscribe and then never read again. Once silent, each is watched with
+// FIONREAD (bytes waiting in its receive buffer: the server has started to
+// send) and epoll (which reports a reset or hang-up even with no events
+// asked for): the server's slow-reader policy ends with a reset.
+struct Silent {
+  int fd = -1;
+  std::string in, out;
+  std::int64_t t_sub = 0, t_data = 0;
+  bool silent = false, resync = false;
+};
+
+// Connects `c` and sends `hello`; false on failure.
+bool open_silent(Poller& poll, const Target& t, Silent& c, std::size_t i, int rcvbuf,
+                 const std::string& hello) {
+  c = Silent{};
+  c.fd = open_connection(t, i, rcvbuf);
+  if (c.fd < 0) return false;
+  c.out = hello;
+  poll.add(c.fd, i, EPOLLOUT | EPOLLIN | EPOLLRDHUP);
+  return true;
+}
+
+// Handles an event of a connection not yet silent; returns false when it
+// failed. It goes silent once `subscribed` came (a `resync` right behind it
+// is noted).
+bool on_silent_event(Poller& poll, Silent& c, std::size_t i) {
+  if (!c.out.empty()) {
+    if (socket_error(c.fd)) return false;
+    if (!send_some(c.fd, c.out)) return false;
+    if (c.out.empty()) poll.mod(c.fd, i, EPOLLIN | EPOLLRDHUP);
+  }
+  bool open = read_all(c.fd, &c.in);
+  auto sub = c.in.find("\"type\":\"subscribed\"");
+  if (sub != std::string::npos) {
+    c.resync = c.in.find("\"type\":\"resync\"", sub) != std::string::npos;
+    c.silent = true;
+    c.t_sub = now_ns();
+    std::string().swap(c.in);
+    poll.mod(c.fd, i, 0);  // from now on only a reset or hang-up is reported
+    return true;
+  }
+  return open;
+}
+
+// Whether the server has started sending to a silent connection.
+bool has_waiting_bytes(int fd) {
+  int n = 0;
+  return ::ioctl(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
+// Readers of --topic that never read, in cohorts: a cohort connects, its
+// readers go silent, and the cohort ends when the server has reset them
+// all (or --cohort-max-seconds pass); then the next. Time to close: from
+// the first bytes the server sent a reader after it went silent to the
+// reset.
 int run_slowread(Args& a) {
   Target t = make_target(a);
   auto n = static_cast<std::size_t>(a.num("conns", 2000));
   std::string topic = a.str("topic", "ticker:de");
-  std::string backlog = a.str("backlog-topic", "ticker:en");
   int rcvbuf = static_cast<int>(a.num("rcvbuf", 4096));
   std::int64_t seconds = a.num("seconds", 600);
   std::int64_t cohort_max = a.num("cohort-max-seconds", 60) * kSec;
   auto inflight_max = static_cast<std::size_t>(a.num("inflight", 256));
   a.check();
-
-  const std::string gauge = "depesche_live_connections";
-  auto live_now = [&]() -> double {
-    auto m = scrape(t);
-    auto it = m.find(gauge);
-    return it == m.end() ? -1 : it->second;
-  };
-  auto slow_closes = [&]() -> double {
-    auto m = scrape(t);
-    auto it = m.find("depesche_live_slow_closes_total");
-    return it == m.end() ? -1 : it->second;
-  };
-  double closes_before = slow_closes();
-
-  enum class Phase : std::uint8_t { down, connecting, handshake, silent };
-  struct Conn {
-    int fd = -1;
-    Phase phase = Phase::down;
-    std::string in, out;
-    std::int64_t t_sub = 0;
-  };
+  std::string hello = ws_handshake(t) + subscribe_frame(topic);
   std::int64_t start = now_ns(), stop = start + seconds * kSec;
-  std::int64_t cohorts = 0, subscribed_total = 0, failed = 0, confirmed = 0, not_closed = 0;
-  std::int64_t drained_bytes = 0;
-  std::map<std::string, std::int64_t> errors;
-  Dist half_close, all_close;
+  std::int64_t cohorts = 0, subscribed = 0, failed = 0, reset = 0, never_sent = 0, left_open = 0;
+  Dist close_time;
   bool ramped = false;
-  std::string hello =
-      ws_handshake(t) + subscribe_frame(topic) +
-      client_frame(0x1, "{\"type\":\"subscribe\",\"topic\":" + jstr(backlog) + ",\"since\":0}");
-
   while (!g_stop && now_ns() < stop) {
-    double baseline = live_now();
-    if (baseline < 0) die("cannot read " + gauge + " from /metrics");
     Poller poll;
-    std::vector<Conn> conns(n);
-    std::size_t next = 0, connecting = 0, settled = 0, subscribed = 0;
+    std::vector<Silent> conns(n);
+    std::size_t next = 0, pending = 0, done = 0;
     std::int64_t cohort_start = now_ns();
-    auto fail = [&](Conn& c, const std::string& why) {
-      errors[why]++;
-      failed++;
-      if (c.phase == Phase::connecting) --connecting;
+    auto end = [&](Silent& c, bool by_server) {
+      if (by_server) {
+        ++reset;
+        if (c.t_data) close_time.add(now_ns() - c.t_data);
+      } else if (!c.silent) {
+        ++failed;
+      }
       ::close(c.fd);
       c.fd = -1;
-      c.phase = Phase::down;
-      ++settled;
+      ++done;
     };
-    // Connect, upgrade, subscribe.
-    while (settled < n && !g_stop && now_ns() - cohort_start < 30 * kSec) {
-      while (next < n && connecting < inflight_max) {
-        Conn& c = conns[next];
-        c.fd = open_connection(t, next, rcvbuf);
-        if (c.fd < 0) {
-          fail(c, std::string("connect: ") + std::strerror(errno));
-        } else {
-          c.phase = Phase::connecting;
-          ++connecting;
-          poll.add(c.fd, next, EPOLLOUT | EPOLLIN | EPOLLRDHUP);
-        }
+    while (!g_stop && done < n && now_ns() - cohort_start < cohort_max) {
+      while (next < n && pending < inflight_max) {
+        if (open_silent(poll, t, conns[next], next, rcvbuf, hello))
+          ++pending;
+        else
+          ++failed, ++done;
         ++next;
       }
       poll.wait(20, [&](std::uint64_t i, std::uint32_t ev) {
-        Conn& c = conns[i];
-        if (c.fd < 0 || c.phase == Phase::silent) return;
-        if (c.phase == Phase::connecting) {
-          if (int err = socket_error(c.fd))
-            return fail(c, std::string("connect: ") + std::strerror(err));
-          --connecting;
-          c.phase = Phase::handshake;
-          c.out = hello;
-        }
-        if ((ev & EPOLLOUT) && !c.out.empty() && !send_some(c.fd, c.out)) return fail(c, "send");
-        if (c.out.empty()) poll.mod(c.fd, i, EPOLLIN | EPOLLRDHUP);
-        bool open = read_all(c.fd, &c.in);
-        auto first = c.in.find("\"type\":\"subscribed\"");
-        if (first != std::string::npos &&
-            c.in.find("\"type\":\"subscribed\"", first + 1) != std::string::npos) {
-          // From now on nothing is read: no EPOLLIN, only errors would show.
-          c.phase = Phase::silent;
-          c.t_sub = now_ns();
-          c.in.clear();
-          poll.mod(c.fd, i, 0);
-          ++subscribed;
-          ++settled;
+        Silent& c = conns[i];
+        if (c.fd < 0) return;
+        if (c.silent) {
+          if (ev & (EPOLLERR | EPOLLHUP)) end(c, true);
           return;
         }
-        if (!open)
-          fail(c, c.in.rfind("HTTP/1.1 101", 0) == 0
-                      ? "closed before subscribed"
-                      : "refused: " + c.in.substr(0, c.in.find("\r\n")));
+        if (!on_silent_event(poll, c, i)) {
+          --pending;
+          return end(c, false);
+        }
+        if (c.silent) {
+          --pending;
+          ++subscribed;
+        }
       });
+      if (!ramped && next >= n && pending == 0) {
+        ramped = true;
+        emit(Obj()
+                 .num("ramped", 1)
+                 .num("seconds", static_cast<double>(now_ns() - start) / 1e9)
+                 .done());
+      }
+      for (auto& c : conns)
+        if (c.fd >= 0 && c.silent && !c.t_data && has_waiting_bytes(c.fd)) c.t_data = now_ns();
     }
     ++cohorts;
-    subscribed_total += static_cast<std::int64_t>(subscribed);
-    if (!ramped) {
+    for (auto& c : conns)
+      if (c.fd >= 0) {
+        if (c.silent && !c.t_data) ++never_sent;
+        if (c.silent) ++left_open;
+        ::close(c.fd);
+      }
+  }
+  emit(Obj()
+           .str("mode", "slowread")
+           .str("topic", topic)
+           .num("conns", static_cast<double>(n))
+           .num("rcvbuf", rcvbuf)
+           .num("cohorts", static_cast<double>(cohorts))
+           .num("subscribed", static_cast<double>(subscribed))
+           .num("failed", static_cast<double>(failed))
+           .num("closed_by_server", static_cast<double>(reset))
+           .num("not_closed", static_cast<double>(left_open))
+           .num("never_sent_to", static_cast<double>(never_sent))
+           .raw("close", close_time.json())
+           .done());
+  return 0;
+}
+
+// Connections that resume --topic from seq 0 (its whole history) and then
+// never read; each one the server ends is opened again at once: a flood of
+// resumes. Counts how many were answered with a replay and how many told
+// to resync, and how soon the replayed ones were reset.
+int run_resume(Args& a) {
+  Target t = make_target(a);
+  auto n = static_cast<std::size_t>(a.num("conns", 500));
+  std::string topic = a.str("topic", "ticker:en");
+  int rcvbuf = static_cast<int>(a.num("rcvbuf", 4096));
+  std::int64_t seconds = a.num("seconds", 600);
+  a.check();
+  std::string hello =
+      ws_handshake(t) +
+      client_frame(0x1, "{\"type\":\"subscribe\",\"topic\":" + jstr(topic) + ",\"since\":0}");
+  Poller poll;
+  std::vector<Silent> conns(n);
+  std::int64_t attempts = 0, replayed = 0, resyncs = 0, failed = 0, reset = 0;
+  Dist close_time;
+  std::int64_t start = now_ns(), stop = start + seconds * kSec;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (open_silent(poll, t, conns[i], i, rcvbuf, hello)) ++attempts;
+  }
+  std::size_t upgraded = 0;
+  bool ramped = false;
+  auto reopen = [&](std::size_t i) {
+    ::close(conns[i].fd);
+    if (!g_stop && open_silent(poll, t, conns[i], i, rcvbuf, hello)) ++attempts;
+  };
+  while (!g_stop && now_ns() < stop) {
+    poll.wait(20, [&](std::uint64_t i, std::uint32_t ev) {
+      Silent& c = conns[i];
+      if (c.fd < 0) return;
+      if (c.silent) {
+        if (ev & (EPOLLERR | EPOLLHUP)) {
+          ++reset;
+          close_time.add(now_ns() - c.t_sub);
+          reopen(i);
+        }
+        return;
+      }
+      if (!on_silent_event(poll, c, i)) {
+        ++failed;
+        return reopen(i);
+      }
+      if (c.silent) {
+        ++upgraded;
+        ++(c.resync ? resyncs : replayed);
+      }
+    });
+    if (!ramped && upgraded >= n) {
       ramped = true;
       emit(Obj()
                .num("ramped", 1)
                .num("seconds", static_cast<double>(now_ns() - start) / 1e9)
                .done());
     }
-    std::vector<std::int64_t> subs;
-    for (auto& c : conns)
-      if (c.phase == Phase::silent) subs.push_back(c.t_sub);
-    std::sort(subs.begin(), subs.end());
-    std::int64_t t_med = subs.empty() ? now_ns() : subs[subs.size() / 2];
-    // Watch the server drop them.
-    std::int64_t t_half = 0, t_all = 0;
-    auto total = static_cast<double>(subscribed);
-    while (!g_stop && total > 0 && now_ns() - t_med < cohort_max) {
-      double open = live_now() - baseline;
-      std::int64_t now = now_ns();
-      if (!t_half && open <= total / 2) t_half = now;
-      if (open <= 0) {
-        t_all = now;
-        break;
-      }
-      struct timespec ts {
-        0, 200 * kMs
-      };
-      nanosleep(&ts, nullptr);
-    }
-    if (t_half) half_close.add(t_half - t_med);
-    if (t_all) all_close.add(t_all - t_med);
-    // Drain: the server's FIN comes after what it had queued.
-    std::int64_t drain_end = now_ns() + 3 * kSec;
-    std::vector<std::size_t> left;
-    for (std::size_t i = 0; i < n; ++i)
-      if (conns[i].phase == Phase::silent) left.push_back(i);
-    std::string sink;
-    while (!left.empty() && now_ns() < drain_end) {
-      std::vector<std::size_t> still;
-      for (std::size_t i : left) {
-        sink.clear();
-        bool open = read_all(conns[i].fd, &sink);
-        drained_bytes += static_cast<std::int64_t>(sink.size());
-        if (open)
-          still.push_back(i);
-        else
-          ++confirmed;
-      }
-      left.swap(still);
-      if (!left.empty()) {
-        struct timespec ts {
-          0, 20 * kMs
-        };
-        nanosleep(&ts, nullptr);
-      }
-    }
-    not_closed += static_cast<std::int64_t>(left.size());
-    for (auto& c : conns)
-      if (c.fd >= 0) ::close(c.fd);
   }
-  double closes_after = slow_closes();
-  Obj o;
-  o.str("mode", "slowread")
-      .str("topic", topic)
-      .str("backlog_topic", backlog)
-      .num("conns", static_cast<double>(n))
-      .num("rcvbuf", rcvbuf)
-      .num("cohorts", static_cast<double>(cohorts))
-      .num("subscribed", static_cast<double>(subscribed_total))
-      .num("failed", static_cast<double>(failed))
-      .counts("errors", errors)
-      .num("closed_by_server", static_cast<double>(confirmed))
-      .num("not_closed", static_cast<double>(not_closed))
-      .num("slow_closes_metric",
-           closes_before >= 0 && closes_after >= 0 ? closes_after - closes_before : -1)
-      .num("drained_bytes_per_conn",
-           confirmed ? static_cast<double>(drained_bytes) / static_cast<double>(confirmed) : 0)
-      .raw("close_half", half_close.json())
-      .raw("close_all", all_close.json());
-  emit(o.done());
+  std::int64_t open = 0;
+  for (auto& c : conns)
+    if (c.fd >= 0) {
+      open += c.silent;
+      ::close(c.fd);
+    }
+  emit(Obj()
+           .str("mode", "resume")
+           .str("topic", topic)
+           .num("conns", static_cast<double>(n))
+           .num("attempts", static_cast<double>(attempts))
+           .num("replayed", static_cast<double>(replayed))
+           .num("resync", static_cast<double>(resyncs))
+           .num("failed", static_cast<double>(failed))
+           .num("closed_by_server", static_cast<double>(reset))
+           .num("open_at_end", static_cast<double>(open))
+           .raw("close", close_time.json())
+           .done());
   return 0;
 }
 
@@ -1746,7 +1745,8 @@ int run_subflood(Args& a) {
 
 int main(int argc, char** argv) {
   if (argc < 2)
-    die("usage: hostile_load probe|busy|slowloris|slowbody|slowread|smuggle|subflood --port P ...");
+    die("usage: hostile_load probe|busy|slowloris|slowbody|slowread|resume|smuggle|subflood --port "
+        "P ...");
   std::signal(SIGPIPE, SIG_IGN);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
@@ -1757,6 +1757,7 @@ int main(int argc, char** argv) {
   if (mode == "slowloris") return run_trickle(a, false);
   if (mode == "slowbody") return run_trickle(a, true);
   if (mode == "slowread") return run_slowread(a);
+  if (mode == "resume") return run_resume(a);
   if (mode == "smuggle") return run_smuggle(a);
   if (mode == "subflood") return run_subflood(a);
   die("unknown mode " + mode);
