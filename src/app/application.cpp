@@ -261,9 +261,12 @@ int Application::run_site(std::ostream* list_routes) {
   live_opts.history_bytes = static_cast<std::size_t>(c.live_history_bytes);
   live_opts.max_replay = static_cast<std::size_t>(c.live_max_replay);
   live_opts.max_queue_bytes = static_cast<std::size_t>(c.live_max_queue_bytes);
+  live_opts.send_buffer_bytes = static_cast<std::size_t>(c.live_send_buffer_bytes);
   live_opts.max_message_bytes = static_cast<std::size_t>(c.live_max_message_bytes);
   live_opts.max_subscriptions = static_cast<std::size_t>(c.live_max_subscriptions);
   live_opts.max_pending = static_cast<std::size_t>(c.live_max_pending);
+  live_opts.log_replay_bytes_per_second =
+      static_cast<std::size_t>(c.live_log_replay_bytes_per_second);
   live_opts.max_messages_per_second = static_cast<int>(c.live_max_messages_per_second);
   live_opts.ping_interval = std::chrono::milliseconds(c.live_ping_interval_ms);
   live_opts.pong_timeout = std::chrono::milliseconds(c.live_pong_timeout_ms);
@@ -420,6 +423,8 @@ int Application::run_site(std::ostream* list_routes) {
                         "Events fetched from the log to fill gaps.", d(live.gaps_filled)},
                  Sample{"depesche_live_resyncs_total", "counter", "Readers told to refetch.",
                         d(live.resyncs)},
+                 Sample{"depesche_live_log_replay_bytes_total", "counter",
+                        "Frames read from the event log for resumes.", d(live.log_replay_bytes)},
                  Sample{"depesche_relay_published_total", "counter",
                         "Events the relay published on the bus.", d(rs.published)},
                  Sample{"depesche_relay_position", "gauge", "Event log position published so far.",

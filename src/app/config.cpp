@@ -121,6 +121,9 @@ const std::vector<Option>& options() {
        "events kept per topic for readers who resume with since"},
       {"live", "max_queue_bytes", &Config::live_max_queue_bytes, 4096, 64 * 1024 * 1024,
        "unsent bytes per connection before a slow reader is closed"},
+      {"live", "send_buffer_bytes", &Config::live_send_buffer_bytes, 0, 64 * 1024 * 1024,
+       "kernel send buffer per live connection (SO_SNDBUF, which the kernel doubles); 0: the "
+       "kernel's autotuning, up to tcp_wmem's maximum per connection"},
       {"live", "max_message_bytes", &Config::live_max_message_bytes, 128, 1024 * 1024,
        "largest message a client may send"},
       {"live", "max_subscriptions", &Config::live_max_subscriptions, 1, 10'000,
@@ -133,6 +136,10 @@ const std::vector<Option>& options() {
        "close a connection that does not answer a ping by then"},
       {"live", "max_replay", &Config::live_max_replay, 1, 1'000'000,
        "events read from the log for one resume; further back is a resync"},
+      {"live", "log_replay_bytes_per_second", &Config::live_log_replay_bytes_per_second, 0,
+       1024LL * 1024 * 1024,
+       "frames all resumes together may read from the log per second; past that a resume is "
+       "told to resync (0: no limit)"},
       {"live", "max_pending", &Config::live_max_pending, 1, 1000,
        "client messages per connection waiting for their answer"},
       {"live", "relay_poll_ms", &Config::live_relay_poll_ms, 10, 60'000,

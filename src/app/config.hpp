@@ -64,12 +64,14 @@ struct Config {
   std::int64_t live_history = 512;
   std::int64_t live_history_bytes = 4 * 1024 * 1024;
   std::int64_t live_max_queue_bytes = 512 * 1024;
+  std::int64_t live_send_buffer_bytes = 16 * 1024;
   std::int64_t live_max_message_bytes = 4096;
   std::int64_t live_max_subscriptions = 32;
   std::int64_t live_max_messages_per_second = 20;
   std::int64_t live_ping_interval_ms = 25'000;
   std::int64_t live_pong_timeout_ms = 20'000;
   std::int64_t live_max_replay = 5'000;
+  std::int64_t live_log_replay_bytes_per_second = 8 * 1024 * 1024;
   std::int64_t live_max_pending = 8;
   std::int64_t live_relay_poll_ms = 250;
   // [events]

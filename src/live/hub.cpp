@@ -3,6 +3,8 @@
 // work of subscribes, presence, and the public Hub calls.
 #include "live/hub.hpp"
 
+#include <algorithm>
+
 #include "base/log.hpp"
 #include "live/handshake.hpp"
 #include "live/hub_internal.hpp"
@@ -314,6 +316,32 @@ void Hub::catch_up() {
     I.run_blocking([&I, topic = std::move(topic)] { I.catch_up(topic); });
 }
 
+bool Hub::Impl::may_replay_from_log() {
+  if (opts.log_replay_bytes_per_second == 0) return true;
+  auto rate = static_cast<double>(opts.log_replay_bytes_per_second);
+  std::lock_guard lock(replay_budget_mutex);
+  auto now = Clock::now();
+  if (replay_budget_at == Clock::time_point{}) {
+    replay_budget = rate;
+  } else {
+    double refill = std::chrono::duration<double>(now - replay_budget_at).count() * rate;
+    replay_budget = std::min(rate, replay_budget + refill);
+  }
+  replay_budget_at = now;
+  if (replay_budget <= 0) return false;
+  // Taken now, not when read: many subscribes admitted at once must not all
+  // find the bucket full.
+  replay_budget -= static_cast<double>(opts.max_queue_bytes);
+  return true;
+}
+
+void Hub::Impl::settle_log_replay(std::size_t bytes) {
+  log_replay_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  if (opts.log_replay_bytes_per_second == 0) return;
+  std::lock_guard lock(replay_budget_mutex);
+  replay_budget += static_cast<double>(opts.max_queue_bytes) - static_cast<double>(bytes);
+}
+
 HubStats Hub::stats() const {
   HubStats s;
   s.connections = impl_->connections.load();
@@ -329,6 +357,7 @@ HubStats Hub::stats() const {
   s.resyncs = impl_->resyncs.load();
   s.deliveries = impl_->deliveries.load();
   s.slow_closes = impl_->slow_closes.load();
+  s.log_replay_bytes = impl_->log_replay_bytes.load();
   return s;
 }
 

@@ -81,7 +81,9 @@ struct HubOptions {
   std::size_t history = 512;                           // events cached per topic
   std::size_t history_bytes = 4 * 1024 * 1024;         // ... and at most these bytes of them
   std::size_t max_replay = 5000;                       // events read from the log for one resume
+  std::size_t log_replay_bytes_per_second = 8 << 20;   // all resumes from the log; 0: no limit
   std::size_t max_queue_bytes = 512 * 1024;            // per connection, before "too slow"
+  std::size_t send_buffer_bytes = 16 * 1024;           // SO_SNDBUF per connection; 0: the kernel's
   std::size_t max_message_bytes = 4096;                // largest client message
   std::size_t max_subscriptions = 32;                  // per connection
   std::size_t max_pending = 8;                         // client messages awaiting an answer
@@ -102,6 +104,7 @@ struct HubStats {
   std::uint64_t resyncs = 0;
   std::uint64_t deliveries = 0;
   std::uint64_t slow_closes = 0;
+  std::uint64_t log_replay_bytes = 0;  // frames read from the log for resumes
 };
 
 class Hub {

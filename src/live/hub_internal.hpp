@@ -125,8 +125,10 @@ class Loop {
                         std::optional<std::uint64_t> since, std::optional<std::uint64_t> epoch,
                         const Result<void>& admitted);
   /// A replay read from the log arrives: send it, then what memory holds.
+  /// `cut`: the log holds more than was read; the reader is closed after
+  /// these frames and resumes from the last.
   void finish_replay(std::uint64_t conn_id, const std::string& topic, std::uint64_t token,
-                     std::uint64_t since, const Result<std::vector<Buffer>>& frames);
+                     std::uint64_t since, const Result<std::vector<Buffer>>& frames, bool cut);
   /// The answer to a client message.
   void answer(std::uint64_t conn_id, const Buffer& frame);
   void close_all();
@@ -206,7 +208,19 @@ struct Hub::Impl {
   std::atomic<std::uint64_t> resyncs{0};
   std::atomic<std::uint64_t> deliveries{0};
   std::atomic<std::uint64_t> slow_closes{0};
+  std::atomic<std::uint64_t> log_replay_bytes{0};
   bool started = false;
+
+  // Resumes from the log share live.log_replay_bytes_per_second (a token
+  // bucket holding at most a second's worth).
+  std::mutex replay_budget_mutex;
+  double replay_budget = -1;  // bytes; below 0 before the first use
+  Clock::time_point replay_budget_at{};
+  /// True when a resume may read the log now: then a whole queue's worth
+  /// (the most a replay reads) is taken from the bucket, refilled first.
+  bool may_replay_from_log();
+  /// Gives back what a replay admitted by may_replay_from_log() did not read.
+  void settle_log_replay(std::size_t bytes);
 
   /// The policy for a topic and the name after its prefix; null when none.
   const Policy* policy_for(std::string_view topic, std::string_view& name) const;

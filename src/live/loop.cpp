@@ -3,8 +3,10 @@
 // work that may wait (the store) goes to the blocking pool and comes back
 // as a posted task addressed by connection id.
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -20,6 +22,7 @@ namespace {
 
 constexpr std::size_t kMaxTopicChars = 200;
 constexpr std::size_t kMaxDeferredFrames = 64;
+constexpr std::uint64_t kReplayBatch = 64;  // events read from the log at a time
 constexpr auto kCloseGrace = std::chrono::seconds(5);
 constexpr int kTickMs = 250;
 
@@ -72,7 +75,10 @@ void Loop::run() {
       std::lock_guard lock(inbox_mutex_);
       tasks.swap(inbox_);
     }
-    for (auto& t : tasks) t();
+    for (auto& t : tasks) {
+      t();
+      t = nullptr;  // what it holds (a replay's frames) goes now, not after the batch
+    }
     tasks.clear();
     if (Clock::now() - last_tick_ >= std::chrono::milliseconds(kTickMs)) tick();
     for (int fd : doomed_)
@@ -94,6 +100,14 @@ void Loop::adopt(int fd, std::string response, std::string leftover, Identity wh
   }
   int flags = ::fcntl(fd, F_GETFL, 0);
   ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  // Left to autotuning, the kernel lets a socket's send buffer grow to
+  // tcp_wmem's maximum (4 MiB; on loopback it gets there at once), each a
+  // copy per reader: a reader that stops reading costs that much kernel
+  // memory, where what waits in the hub's own queue is shared.
+  if (hub_.opts.send_buffer_bytes > 0) {
+    int size = static_cast<int>(hub_.opts.send_buffer_bytes);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  }
   auto conn = std::make_unique<Connection>();
   Connection& c = *conn;
   c.fd = fd;
@@ -398,6 +412,13 @@ void Loop::finish_subscribe(std::uint64_t conn_id, const std::string& topic, std
       }
     }
   }
+  if (from_log && !hub_.may_replay_from_log()) {
+    // Every resume from the log is work and memory for one reader alone, so
+    // together they get live.log_replay_bytes_per_second; past that a
+    // reader refetches over HTTP, as one from too far back does.
+    from_log = false;
+    resync = true;
+  }
   LocalTopic& local = topics_[topic];
   std::uint64_t replay_token = from_log ? next_token_++ : 0;
   local.subs.push_back(Subscriber{&c, current, from_log, replay_token});
@@ -418,16 +439,42 @@ void Loop::finish_subscribe(std::uint64_t conn_id, const std::string& topic, std
   Hub::Impl& hub = hub_;
   std::uint64_t from = *since;
   hub.run_blocking([&hub, loop = this, conn_id, topic, from, current, replay_token] {
+    // Frames from the log are this reader's own copies, unlike live ones, so
+    // they are read in batches and only up to live.max_queue_bytes: a reader
+    // that has not taken more than that is closed as too slow anyway.
     Result<std::vector<Buffer>> frames = std::vector<Buffer>{};
-    auto events = hub.source.after(topic, from, current - from);
-    if (!events) {
-      frames = std::unexpected(events.error());
-    } else if (events->empty() || events->front().seq != from + 1) {
-      frames = fail(ErrorCode::not_found, "the log no longer holds it");  // retention took it
-    } else {
-      for (const auto& e : *events) frames->push_back(event_frame(e));
+    std::size_t bytes = 0;
+    std::uint64_t last = from;
+    bool cut = false;
+    while (last < current && !cut) {
+      // A few first, then about as many as the rest of the budget holds.
+      std::uint64_t want = kReplayBatch / 8;
+      if (!frames->empty()) {
+        std::size_t each = bytes / frames->size() + 1;
+        want = (hub.opts.max_queue_bytes - std::min(bytes, hub.opts.max_queue_bytes)) / each + 1;
+      }
+      want = std::clamp<std::uint64_t>(want, 1, kReplayBatch);
+      auto events = hub.source.after(topic, last, std::min<std::uint64_t>(current - last, want));
+      if (!events) {
+        frames = std::unexpected(events.error());
+        break;
+      }
+      if (events->empty() || events->front().seq != last + 1) {
+        frames = fail(ErrorCode::not_found, "the log no longer holds it");  // retention took it
+        break;
+      }
+      for (const auto& e : *events) {
+        if (bytes >= hub.opts.max_queue_bytes) {
+          cut = true;
+          break;
+        }
+        frames->push_back(event_frame(e));
+        bytes += frames->back()->size();
+        last = e.seq;
+      }
     }
-    loop->post([=] { loop->finish_replay(conn_id, topic, replay_token, from, frames); });
+    hub.settle_log_replay(bytes);
+    loop->post([=] { loop->finish_replay(conn_id, topic, replay_token, from, frames, cut); });
   });
 }
 
@@ -438,7 +485,7 @@ Subscriber* Loop::subscriber(Connection& c, const std::string& topic) {
 }
 
 void Loop::finish_replay(std::uint64_t conn_id, const std::string& topic, std::uint64_t token,
-                         std::uint64_t since, const Result<std::vector<Buffer>>& frames) {
+                         std::uint64_t since, const Result<std::vector<Buffer>>& frames, bool cut) {
   Connection* cp = by_id(conn_id);
   if (!cp) return;
   struct Done {
@@ -450,6 +497,17 @@ void Loop::finish_replay(std::uint64_t conn_id, const std::string& topic, std::u
   Subscriber* s = subscriber(*cp, topic);
   if (!s || !s->replaying || s->replay_token != token) return;  // unsubscribed meanwhile
   Connection& c = *cp;
+  if (cut) {
+    // More than its queue may hold: as if it had overflowed, the reader
+    // resumes from the last of these.
+    for (const auto& buf : *frames) {
+      if (c.closing) return;
+      send(c, buf);
+    }
+    if (c.closing) return;
+    hub_.slow_closes.fetch_add(1, std::memory_order_relaxed);
+    return close(c, close_code::try_again_later, "too slow: resubscribe with since");
+  }
   std::uint64_t last = since + (frames ? frames->size() : 0);
   std::vector<Buffer> rest;
   bool resync = !frames;
@@ -676,6 +734,14 @@ void Loop::destroy(Connection& c) {
   if (it == conns_.end()) return;
   drop_subscriptions(c);
   ::epoll_ctl(epfd_, EPOLL_CTL_DEL, c.fd, nullptr);
+  // Bytes the peer has not taken (a reader that stopped reading) would keep
+  // the socket in the kernel after close, an orphan holding its send buffer
+  // until the peer reads or TCP gives up, which takes minutes: reset it.
+  int unsent = 0;
+  if (::ioctl(c.fd, SIOCOUTQ, &unsent) == 0 && unsent > 0) {
+    linger abort{1, 0};
+    ::setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+  }
   ::close(c.fd);
   hub_.connections.fetch_sub(1, std::memory_order_relaxed);
   ids_.erase(c.id);

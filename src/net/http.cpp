@@ -311,4 +311,14 @@ std::optional<FramingError> check_transfer_encoding(const std::vector<std::strin
   return std::nullopt;
 }
 
+std::optional<FramingError> check_line_folding(std::string_view head) {
+  for (auto eol = head.find("\r\n"); eol != std::string_view::npos && eol + 2 < head.size();
+       eol = head.find("\r\n", eol + 2)) {
+    if (head[eol + 2] == ' ' || head[eol + 2] == '\t')
+      return FramingError{400,
+                          "Obsolete line folding (a line starting with whitespace) is refused"};
+  }
+  return std::nullopt;
+}
+
 }  // namespace depesche::net

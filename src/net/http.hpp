@@ -97,4 +97,11 @@ std::optional<FramingError> check_host(const std::vector<std::string_view>& host
 std::optional<FramingError> check_transfer_encoding(const std::vector<std::string_view>& values,
                                                     bool has_content_length, bool http11);
 
+/// RFC 9112 5.2 and 2.2 for a request `head` as received (request line and
+/// field lines, each with its CRLF): a line that starts with a space or tab
+/// continues the one before it (obsolete line folding). Beast joins such
+/// lines; a proxy in front may read them differently (a smuggling risk), so
+/// they are refused (400), as the RFC allows.
+std::optional<FramingError> check_line_folding(std::string_view head);
+
 }  // namespace depesche::net

@@ -3,6 +3,7 @@
 // Before Asio: Boost 1.74's awaitable.hpp uses std::exchange without including it.
 #include <utility>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -149,6 +150,37 @@ bool request_pending(Session& s, const beast::flat_buffer& buffer) {
   if (buffer.size() > 0) return true;
   boost::system::error_code ec;
   return s.stream.socket().available(ec) > 0 && !ec;
+}
+
+std::string_view buffered(const beast::flat_buffer& buffer) {
+  return {static_cast<const char*>(buffer.cdata().data()), buffer.size()};
+}
+
+// Reads until `buffer` holds a whole request head (through its blank line)
+// or is full (the head is over the limit); nothing is consumed, Beast parses
+// the head from the buffer. With `restart`
+// (a kept-alive connection waiting for its next request), the first byte
+// that arrives restarts the deadline at `read_timeout`: the wait for a
+// request may last idle_timeout, sending it may not (else one request
+// buys a slow sender six times the time).
+awaitable<void> read_head_bytes(beast::tcp_stream& stream, beast::flat_buffer& buffer, bool restart,
+                                std::chrono::milliseconds read_timeout,
+                                boost::system::error_code& ec) {
+  std::size_t searched = 0;
+  for (;;) {
+    std::string_view data = buffered(buffer);
+    if (data.find("\r\n\r\n", searched) != std::string_view::npos) co_return;
+    if (buffer.size() >= buffer.max_size()) co_return;
+    searched = data.size() < 3 ? 0 : data.size() - 3;
+    std::size_t n = co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)),
+                                                    asio::redirect_error(use_awaitable, ec));
+    buffer.commit(n);
+    if (ec) co_return;
+    if (restart) {
+      stream.expires_after(read_timeout);
+      restart = false;
+    }
+  }
 }
 
 }  // namespace
@@ -374,21 +406,37 @@ awaitable<void> Server::Impl::serve_connection(Worker& w, tcp::socket socket) {
   bool first_request = true;
   for (;;) {
     if (stopping.load() && !request_pending(session, buffer)) break;
-    http::request_parser<http::string_body> parser;
+    http::request_parser<ArrivingStringBody> parser;
     parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
     parser.body_limit(opts.max_body_bytes);
     boost::system::error_code ec;
     session.busy = false;
-    session.stream.expires_after(first_request ? opts.read_timeout : opts.idle_timeout);
-    co_await http::async_read_header(session.stream, buffer, parser,
-                                     asio::redirect_error(use_awaitable, ec));
+    // A first request must arrive within read_timeout of the accept; a
+    // later one may be waited for idle_timeout, then it has read_timeout.
+    bool between_requests = !first_request && buffer.size() == 0;
+    session.stream.expires_after(between_requests ? opts.idle_timeout : opts.read_timeout);
+    co_await read_head_bytes(session.stream, buffer, between_requests, opts.read_timeout, ec);
+    std::optional<FramingError> refused;
+    if (!ec) {
+      std::string_view data = buffered(buffer);
+      auto end = data.find("\r\n\r\n");
+      if (end == std::string_view::npos) {
+        // A full buffer and no blank line: the head is over the limit. (Left
+        // to Beast, it would parse what is there and allow as much again.)
+        ec = http::error::header_limit;
+      } else {
+        // Checked on the raw bytes: once parsed, folded lines are joined.
+        refused = check_line_folding(data.substr(0, end + 2));
+        co_await http::async_read_header(session.stream, buffer, parser,
+                                         asio::redirect_error(use_awaitable, ec));
+      }
+    }
     session.busy = true;
     auto started = std::chrono::steady_clock::now();
     // The drain cancelled the wait for this request: look again (above)
     // whether one has arrived. Nothing of an unfinished head is consumed.
     if (ec == asio::error::operation_aborted && stopping.load()) continue;
-    std::optional<FramingError> refused;
-    if (!ec) refused = check_head(parser.get());
+    if (!ec && !refused) refused = check_head(parser.get());
     if (!ec && !refused && !parser.is_done()) {
       if (parser.get()[http::field::expect] == "100-continue") {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";

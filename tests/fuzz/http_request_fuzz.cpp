@@ -45,7 +45,7 @@ const net::Router& site_router() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view input = fuzz::as_text(data, size);
-  http::request_parser<http::string_body> parser;
+  http::request_parser<net::ArrivingStringBody> parser;
   parser.header_limit(kHeaderLimit);
   parser.body_limit(kBodyLimit);
   parser.eager(true);

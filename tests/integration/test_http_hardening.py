@@ -1,6 +1,7 @@
 """HTTP framing and lifecycle hardening (issue 8): bounded chunked framing,
-Transfer-Encoding and Host rules of RFC 9112, the CSRF Origin requirement,
-the drain on SIGTERM and SIGHUP."""
+Transfer-Encoding, Host and line folding rules of RFC 9112, slow requests on
+kept-alive connections, the CSRF Origin requirement, the drain on SIGTERM
+and SIGHUP."""
 
 from __future__ import annotations
 
@@ -138,6 +139,104 @@ def test_transfer_encoding_not_ending_in_chunked_is_refused_and_closes(server, f
 def test_transfer_encoding_in_http_1_0_is_refused(server):
     data = b"POST /healthz HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + NEXT
     assert_refused_and_closed(exchange(server, data), 400)
+
+
+def vm_size_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmSize")
+
+
+def test_a_declared_body_size_costs_nothing_until_the_body_comes(make_server):
+    # 300 slow bodies that each declare almost 1 MiB: the server must not
+    # set that memory aside before the bytes arrive.
+    srv = make_server({"DEPESCHE_SERVER_THREADS": "1"}, demo=False)
+    before = vm_size_bytes(srv.proc.pid)
+    head = (b"POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % (MIB - 1)) + b"x" * 10
+    socks = []
+    try:
+        for _ in range(300):
+            s = socket.create_connection(srv.address, timeout=10)
+            s.sendall(head)
+            socks.append(s)
+        # One I/O thread: once a later request is answered, it has read the heads.
+        assert srv.get("/healthz").status == 200
+        grown = vm_size_bytes(srv.proc.pid) - before
+        assert grown < 64 * MIB, f"address space grew by {grown // MIB} MiB for 300 bodies of 10 bytes"
+    finally:
+        for s in socks:
+            s.close()
+
+
+# --------------------------------------------------------------------------
+# Obsolete line folding (RFC 9112 5.2, 2.2)
+# --------------------------------------------------------------------------
+
+FOLDED = [
+    ("transfer-encoding", b"Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n"),
+    ("content-length", b"Content-Length:\r\n 0\r\n\r\n"),
+    ("other-field", b"Content-Length: 0\r\nX-A: 1\r\n\t2\r\n\r\n"),
+]
+
+
+@pytest.mark.parametrize("fields", [c[1] for c in FOLDED], ids=[c[0] for c in FOLDED])
+def test_folded_field_line_is_refused_and_closes(server, fields):
+    # Beast would join the lines; a proxy in front may not, and then the two
+    # disagree on the framing.
+    data = b"POST /healthz HTTP/1.1\r\nHost: t\r\n" + fields + NEXT
+    resps = exchange(server, data)
+    assert_refused_and_closed(resps, 400)
+    assert b"folding" in resps[0].body
+
+
+def test_whitespace_line_after_the_request_line_is_refused(server):
+    data = b"GET /healthz HTTP/1.1\r\n Host: t\r\n\r\n" + NEXT
+    assert_refused_and_closed(exchange(server, data), 400)
+
+
+# --------------------------------------------------------------------------
+# Slow requests on kept-alive connections
+# --------------------------------------------------------------------------
+
+
+def test_next_request_sent_slowly_is_closed_at_the_read_timeout(make_server):
+    # idle_timeout is how long a kept-alive connection may wait for its next
+    # request; once that request has started, read_timeout applies, as it
+    # does to a first request.
+    srv = make_server({"DEPESCHE_SERVER_READ_TIMEOUT_MS": "1000",
+                       "DEPESCHE_SERVER_IDLE_TIMEOUT_MS": "30000"}, demo=False)
+    with keep_alive_connection(srv) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+        started = time.monotonic()
+        s.settimeout(0.2)
+        while True:
+            try:
+                chunk = s.recv(4096)
+            except socket.timeout:
+                assert time.monotonic() - started < 10, "still open after 10 s"
+                s.sendall(b"a")  # a byte now and then, never the end of the head
+                continue
+            except ConnectionResetError:
+                chunk = b""
+            assert chunk == b"", chunk
+            break
+        took = time.monotonic() - started
+    assert 0.8 < took < 3, f"closed after {took:.2f} s, read_timeout is 1 s"
+
+
+def test_kept_alive_connection_may_wait_longer_than_the_read_timeout(make_server):
+    srv = make_server({"DEPESCHE_SERVER_READ_TIMEOUT_MS": "300",
+                       "DEPESCHE_SERVER_IDLE_TIMEOUT_MS": "30000"}, demo=False)
+    with keep_alive_connection(srv) as s:
+        time.sleep(1.0)  # idle, longer than the read timeout: the point of the test
+        s.sendall(FULL)
+        data = b""
+        while b"\r\n\r\nok\n" not in data:
+            chunk = s.recv(4096)
+            assert chunk, "the idle connection was closed at the read timeout"
+            data += chunk
 
 
 # --------------------------------------------------------------------------

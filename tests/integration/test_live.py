@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import struct
+import subprocess
 import threading
 import time
 
@@ -849,6 +851,53 @@ def test_replay_larger_than_the_queue_ends_with_the_close_frame(live, token, blo
         assert metric(live, "depesche_live_slow_closes_total") == closes_before + 1
     finally:
         ws.abort()
+
+
+def server_sockets_in(srv, state: str) -> int:
+    """The server's TCP sockets in `state` (ss's names: fin-wait-1, ...)."""
+    out = subprocess.run(["ss", "-tnH", "state", state, "sport", "=", f":{srv.address[1]}"],
+                         capture_output=True, text=True, check=True).stdout
+    return len(out.splitlines())
+
+
+@pytest.mark.skipif(not shutil.which("ss"), reason="needs ss (iproute2)")
+def test_reader_that_never_reads_is_reset_not_left_in_the_kernel(make_server):
+    """A reader the hub gives up on still has data waiting in its socket's
+    send buffer. Closed, the socket would stay in the kernel as an orphan
+    with that buffer (FIN-WAIT-1) until the reader reads or TCP gives up,
+    minutes later; the hub resets it instead."""
+    srv = make_server({"DEPESCHE_LIVE_MAX_QUEUE_BYTES": "16384"})
+    tok = create_token(srv.data_dir, "never-reads-editor", "editor")
+    with WSClient.connect(srv.address) as ws:
+        base = subscribe(ws, "ticker:en")["seq"]
+    for i in range(4):
+        post_entry(srv, tok, "en", f"{i} " + "Ein langer Absatz. " * 1000)
+    ws = WSClient.connect(srv.address, rcvbuf=4096)
+    try:
+        # The replay from the log is more than the queue may hold: it is cut,
+        # and the close frame waits behind data the reader never takes.
+        assert subscribe(ws, "ticker:en", since=base)["seq"] == base + 4
+        wait_until(lambda: metric(srv, "depesche_live_slow_closes_total") == 1, 10, "the slow close")
+        wait_until(lambda: metric(srv, "depesche_live_connections") == 0, 15, "the connection to go")
+        # Gone from the kernel too (ss shows orphans with state, without a process).
+        wait_until(lambda: server_sockets_in(srv, "fin-wait-1") == 0, 2, "no orphan left")
+    finally:
+        ws.abort()
+
+
+@pytest.mark.skipif(not shutil.which("ss"), reason="needs ss (iproute2)")
+def test_live_connections_have_a_fixed_send_buffer(make_server):
+    """Autotuned, a socket's send buffer grows to tcp_wmem's maximum (4 MiB)
+    for a reader that stops reading; live.send_buffer_bytes fixes it."""
+    srv = make_server({"DEPESCHE_LIVE_SEND_BUFFER_BYTES": "32768"}, demo=False)
+    with WSClient.connect(srv.address) as ws:
+        ws.send_json({"type": "ping-me"})  # any answer: the hub owns the socket by then
+        ws.wait_json(lambda m: m["type"] == "error")
+        out = subprocess.run(["ss", "-tmH", "state", "established", "sport", "=", f":{srv.address[1]}"],
+                             capture_output=True, text=True, check=True).stdout
+        sizes = [int(m) for m in re.findall(r"\btb(\d+)", out)]
+        assert sizes, out
+        assert max(sizes) == 2 * 32768, out  # the kernel doubles what it is given
 
 
 # --------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -48,6 +49,7 @@ inline net::Request handshake(std::vector<std::pair<std::string, std::string>> e
 class MemoryLog final : public live::EventSource {
  public:
   std::uint64_t epoch = 77;
+  std::size_t largest_read = 0;  // the most events asked for in one after()
   void add(const std::string& topic, std::uint64_t seq) {
     std::lock_guard lock(mutex_);
     events_[topic].push_back(event(topic, seq));
@@ -74,6 +76,7 @@ class MemoryLog final : public live::EventSource {
   Result<std::vector<bus::Event>> after(std::string_view topic, std::uint64_t seq,
                                         std::size_t limit) override {
     std::lock_guard lock(mutex_);
+    largest_read = std::max(largest_read, limit);
     std::vector<bus::Event> out;
     for (const auto& e : events_[std::string(topic)])
       if (e.seq > seq && out.size() < limit) out.push_back(e);
@@ -132,7 +135,12 @@ class Client {
           std::string payload = buf_.substr(at, len);
           buf_.erase(0, at + len);
           if (opcode == 1) return nlohmann::json::parse(payload);
-          if (opcode == 8) return nlohmann::json{{"type", "closed"}};
+          if (opcode == 8)
+            return nlohmann::json{
+                {"type", "closed"},
+                {"code", payload.size() < 2 ? 0
+                                            : (static_cast<unsigned char>(payload[0]) << 8) |
+                                                  static_cast<unsigned char>(payload[1])}};
           continue;  // pings
         }
       }

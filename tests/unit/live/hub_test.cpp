@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -312,6 +313,51 @@ TEST_F(HubTest, AResumeAcrossARestartIsReplayedFromTheLog) {
   auto s = subscribe(c, "ticker:de", {{"since", 3}, {"epoch", 77}});
   EXPECT_EQ(s["seq"], 5);
   EXPECT_EQ(c.event_seqs(2), (std::vector<std::uint64_t>{4, 5}));
+}
+
+TEST_F(HubTest, AReplayFromTheLogStopsAtTheQueueLimitAndTheReaderResumes) {
+  // Frames read from the log are one reader's own: no more of them than its
+  // queue may hold, read a batch at a time, then 1013 and a resume.
+  hub->stop();
+  opts.max_queue_bytes = 4096;
+  start();
+  for (std::uint64_t s = 1; s <= 2000; ++s) log.add("ticker:de", s);
+  Client c(*hub);
+  EXPECT_EQ(subscribe(c, "ticker:de", {{"since", 0}, {"epoch", 77}})["seq"], 2000);
+  std::vector<std::uint64_t> seqs;
+  std::size_t bytes = 0;
+  nlohmann::json m;
+  while (!(m = c.next()).is_null() && m["type"] == "event") {
+    seqs.push_back(m["seq"]);
+    bytes += m.dump().size();
+  }
+  EXPECT_EQ(m, (nlohmann::json{{"type", "closed"}, {"code", 1013}}));
+  ASSERT_FALSE(seqs.empty());
+  EXPECT_EQ(seqs.front(), 1u);
+  EXPECT_EQ(seqs.back(), seqs.size()) << "consecutive from 1";
+  EXPECT_LT(bytes, 4096u + 200) << "at most one frame past the queue limit";
+  EXPECT_LE(log.largest_read, 64u);
+  EXPECT_EQ(hub->stats().slow_closes, 1u);
+  // Resuming from the last one it got goes on from there.
+  Client again(*hub);
+  subscribe(again, "ticker:de", {{"since", seqs.back()}, {"epoch", 77}});
+  EXPECT_EQ(again.event_seqs(1), std::vector<std::uint64_t>{seqs.back() + 1});
+}
+
+TEST_F(HubTest, ResumesFromTheLogShareAByteBudgetAndPastItAreToldToResync) {
+  hub->stop();
+  opts.log_replay_bytes_per_second = 1000;  // less than one replay below
+  start();
+  for (std::uint64_t s = 1; s <= 100; ++s) log.add("ticker:de", s);
+  Client first(*hub);
+  subscribe(first, "ticker:de", {{"since", 0}, {"epoch", 77}});
+  EXPECT_EQ(first.event_seqs(100).size(), 100u) << "the budget was there: replayed";
+  EXPECT_GT(hub->stats().log_replay_bytes, 1000u);
+  // The bucket is in debt now: the next resume refetches over HTTP.
+  Client second(*hub);
+  subscribe(second, "ticker:de", {{"since", 0}, {"epoch", 77}});
+  EXPECT_EQ(second.next(), (nlohmann::json{{"type", "resync"}, {"topic", "ticker:de"}}));
+  EXPECT_EQ(hub->stats().resyncs, 1u);
 }
 
 TEST_F(HubTest, ASeqOfAnotherHistoryIsAResync) {

@@ -1,5 +1,5 @@
-// Host and Transfer-Encoding rules of RFC 9112 that the server checks on
-// every request head.
+// Host, Transfer-Encoding and line folding rules of RFC 9112 that the
+// server checks on every request head.
 #include <gtest/gtest.h>
 
 #include "net/http.hpp"
@@ -56,4 +56,17 @@ TEST(HttpFraming, UnsupportedCodingsBeforeChunkedAre501) {
   EXPECT_EQ(te_status({"deflate;q=1, chunked"}), 501);
   EXPECT_NE(check_transfer_encoding({"gzip, chunked"}, false, true)->message.find("gzip"),
             std::string::npos);
+}
+
+TEST(HttpFraming, LinesStartingWithWhitespaceAreRefusedAsObsoleteFolding) {
+  EXPECT_FALSE(check_line_folding("POST / HTTP/1.1\r\nHost: t\r\nX-A: 1 2\r\n"));
+  EXPECT_FALSE(check_line_folding("GET / HTTP/1.1\r\nHost: t\r\nX-A:\t1\r\n")) << "OWS is fine";
+  EXPECT_FALSE(check_line_folding("GET / HTTP/1.1\r\n"));
+  for (std::string_view head :
+       {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding:\r\n chunked\r\n",
+        "POST / HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n\t2\r\n", "POST / HTTP/1.1\r\n Host: t\r\n"}) {
+    auto e = check_line_folding(head);
+    ASSERT_TRUE(e) << head;
+    EXPECT_EQ(e->status, 400);
+  }
 }
