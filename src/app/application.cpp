@@ -19,6 +19,7 @@
 #include "base/log.hpp"
 #include "bus/event_relay.hpp"
 #include "bus/in_process_bus.hpp"
+#include "bus/redis/redis_budgets.hpp"
 #include "bus/redis/redis_bus.hpp"
 #include "domain/account_service.hpp"
 #include "domain/article_service.hpp"
@@ -66,6 +67,7 @@ struct Application::Parts {
   std::unique_ptr<mail::Mailer> mailer;
   std::unique_ptr<domain::MailOutbox> outbox;
   std::unique_ptr<web::AccountMailWriter> account_mails;
+  std::unique_ptr<bus::redis::RedisBudgets> budgets;  // the rate limits, when nodes share Redis
   std::unique_ptr<domain::AccountService> accounts;
   std::unique_ptr<bus::Bus> bus;
   bus::redis::RedisBus* redis = nullptr;  // the same bus when it is Redis, else null
@@ -201,22 +203,27 @@ Result<std::unique_ptr<Application>> Application::open(Config config) {
   outbox.max_attempts = static_cast<int>(c.mail_max_attempts);
   outbox.first_retry_ms = c.mail_retry_first_ms;
   outbox.max_retry_ms = c.mail_retry_max_ms;
+  outbox.poll_ms = c.mail_poll_ms;
   p.outbox = std::make_unique<domain::MailOutbox>(*p.store, *p.mailer, outbox);
   p.account_settings = account_settings(c);
   p.account_mails = std::make_unique<web::AccountMailWriter>(*p.i18n, *p.templates, *p.outbox,
                                                              p.site, p.account_settings);
-  p.accounts = std::make_unique<domain::AccountService>(*p.store, *p.editions, *p.passwords,
-                                                        *p.account_mails, p.account_settings);
   if (c.bus_url.empty()) {
     p.bus = std::make_unique<bus::InProcessBus>();
   } else {
     auto redis_opts = bus::redis::parse_redis_url(c.bus_url);
     if (!redis_opts) return fail(ErrorCode::invalid, "bus.url: " + redis_opts.error().message);
     redis_opts->channel_prefix = c.bus_channel_prefix;
+    // Nodes that share a bus share their rate limits too: one budget per
+    // attacker, not one per node.
+    p.budgets = std::make_unique<bus::redis::RedisBudgets>(*redis_opts);
     auto redis = std::make_unique<bus::redis::RedisBus>(std::move(*redis_opts));
     p.redis = redis.get();
     p.bus = std::move(redis);
   }
+  p.accounts = std::make_unique<domain::AccountService>(*p.store, *p.editions, *p.passwords,
+                                                        *p.account_mails, p.account_settings,
+                                                        now_millis, p.budgets.get());
   p.ticker_events = std::make_unique<api::TickerEventCodec>();
   p.tickers =
       std::make_unique<domain::TickerService>(*p.store, *p.editions, *p.articles, *p.ticker_events);

@@ -86,6 +86,9 @@ const std::vector<Option>& options() {
        "wait after the first failed attempt; doubles with each further one"},
       {"mail", "retry_max_ms", &Config::mail_retry_max_ms, 100, 86'400'000,
        "longest wait between attempts"},
+      {"mail", "poll_ms", &Config::mail_poll_ms, 50, 3'600'000,
+       "how often the outbox looks for due mails it was not woken for (queued by another node "
+       "or command)"},
       {"accounts", "confirm_ttl_hours", &Config::accounts_confirm_ttl_hours, 1, 720,
        "how long a confirmation link works"},
       {"accounts", "reset_ttl_hours", &Config::accounts_reset_ttl_hours, 1, 72,

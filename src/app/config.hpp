@@ -44,6 +44,7 @@ struct Config {
   std::int64_t mail_max_attempts = 8;
   std::int64_t mail_retry_first_ms = 15'000;
   std::int64_t mail_retry_max_ms = 3'600'000;
+  std::int64_t mail_poll_ms = 5'000;
   // [accounts]
   std::int64_t accounts_confirm_ttl_hours = 48;
   std::int64_t accounts_reset_ttl_hours = 2;

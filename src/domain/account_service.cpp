@@ -44,7 +44,7 @@ const char* to_string(AccountMailKind kind) {
 
 AccountService::AccountService(store::Store& store, const Editions& editions,
                                const Passwords& passwords, AccountMails& mails,
-                               AccountSettings settings, const Clock& clock)
+                               AccountSettings settings, const Clock& clock, SharedBudgets* budgets)
     : store_(store),
       editions_(editions),
       passwords_(passwords),
@@ -57,7 +57,16 @@ AccountService::AccountService(store::Store& store, const Editions& editions,
       reset_by_email_(settings.reset_per_hour, kHour, 100'000, clock),
       reset_by_client_(settings.reset_per_hour, kHour, 100'000, clock),
       resend_by_email_(settings.resend_per_hour, kHour, 100'000, clock),
-      mails_by_address_(settings.account_mails_per_hour, kHour, 100'000, clock) {}
+      mails_by_address_(settings.account_mails_per_hour, kHour, 100'000, clock) {
+  if (budgets == nullptr) return;
+  login_by_email_.share(*budgets, "login_by_email");
+  login_by_client_.share(*budgets, "login_by_client");
+  register_by_client_.share(*budgets, "register_by_client");
+  reset_by_email_.share(*budgets, "reset_by_email");
+  reset_by_client_.share(*budgets, "reset_by_client");
+  resend_by_email_.share(*budgets, "resend_by_email");
+  mails_by_address_.share(*budgets, "mails_by_address");
+}
 
 std::string AccountService::normalise_email(std::string_view email) {
   std::string out = trim(email);

@@ -68,9 +68,11 @@ class AccountService {
  public:
   using Clock = std::function<Millis()>;
 
+  /// `budgets`: where the rate limits live when several nodes share them;
+  /// null keeps them in this process.
   AccountService(store::Store& store, const Editions& editions, const Passwords& passwords,
                  AccountMails& mails, AccountSettings settings = {},
-                 const Clock& clock = now_millis);
+                 const Clock& clock = now_millis, SharedBudgets* budgets = nullptr);
 
   /// invalid for bad input, rate_limited (retry_after_ms set) when the client
   /// address has registered too often; otherwise success, whether or not

@@ -5,6 +5,12 @@
 #include "base/log.hpp"
 
 namespace depesche::domain {
+namespace {
+
+// Mails claimed per call; the worker calls again while any were due.
+constexpr int kClaimBatch = 50;
+
+}  // namespace
 
 MailOutbox::MailOutbox(store::Store& store, mail::Mailer& mailer, OutboxSettings settings,
                        Clock clock)
@@ -47,47 +53,48 @@ int MailOutbox::deliver_due() {
     std::lock_guard lock(mutex_);
     if (next_retry_ != 0 && next_retry_ <= clock_()) next_retry_ = 0;
   }
-  auto due = store_.mail_queue().due(clock_(), 50);
-  if (!due) {
-    log::error("mail outbox unreadable", {{"error", due.error().message}});
+  auto attempted = store_.mail_queue().claim_due(clock_(), kClaimBatch,
+                                                 [this](const QueuedMail& q) { attempt(q); });
+  if (!attempted) {
+    log::error("mail outbox unreadable", {{"error", attempted.error().message}});
     return 0;
   }
-  for (const auto& q : *due) {
-    auto sent = mailer_.deliver(q.mail);
-    int attempts = q.attempts + 1;
-    if (sent) {
-      if (auto r = store_.mail_queue().mark_sent(q.id, clock_()); !r)
-        log::error("mail sent but not marked", {{"id", q.id}, {"error", r.error().message}});
-      log::info(
-          "mail sent",
-          {{"id", q.id}, {"kind", q.kind}, {"transport", mailer_.kind()}, {"attempts", attempts}});
-      continue;
-    }
-    // A rejected address or message will not improve with time; anything
-    // else (server down, timeout, 4xx) is retried until the last attempt.
-    bool permanent = sent.error().code == ErrorCode::invalid;
-    bool last = permanent || attempts >= settings_.max_attempts;
-    std::optional<Millis> next;
-    if (!last) {
-      next = clock_() + backoff(attempts);
-      std::lock_guard lock(mutex_);
-      if (next_retry_ == 0 || *next < next_retry_) next_retry_ = *next;
-    }
-    (void)store_.mail_queue().mark_attempt_failed(q.id, attempts, next, sent.error().message);
-    if (last)
-      log::error("mail failed for good; kept in the outbox", {{"id", q.id},
-                                                              {"kind", q.kind},
-                                                              {"attempts", attempts},
-                                                              {"error", sent.error().message}});
-    else
-      log::warn("mail not sent; will retry",
-                {{"id", q.id},
-                 {"kind", q.kind},
-                 {"attempts", attempts},
-                 {"retry_in_ms", static_cast<std::int64_t>(*next - clock_())},
-                 {"error", sent.error().message}});
+  return *attempted;
+}
+
+void MailOutbox::attempt(const QueuedMail& q) {
+  auto sent = mailer_.deliver(q.mail);
+  int attempts = q.attempts + 1;
+  if (sent) {
+    if (auto r = store_.mail_queue().mark_sent(q.id, clock_()); !r)
+      log::error("mail sent but not marked", {{"id", q.id}, {"error", r.error().message}});
+    log::info(
+        "mail sent",
+        {{"id", q.id}, {"kind", q.kind}, {"transport", mailer_.kind()}, {"attempts", attempts}});
+    return;
   }
-  return static_cast<int>(due->size());
+  // A rejected address or message will not improve with time; anything
+  // else (server down, timeout, 4xx) is retried until the last attempt.
+  bool permanent = sent.error().code == ErrorCode::invalid;
+  bool last = permanent || attempts >= settings_.max_attempts;
+  std::optional<Millis> next;
+  if (!last) {
+    next = clock_() + backoff(attempts);
+    std::lock_guard lock(mutex_);
+    if (next_retry_ == 0 || *next < next_retry_) next_retry_ = *next;
+  }
+  (void)store_.mail_queue().mark_attempt_failed(q.id, attempts, next, sent.error().message);
+  if (last)
+    log::error(
+        "mail failed for good; kept in the outbox",
+        {{"id", q.id}, {"kind", q.kind}, {"attempts", attempts}, {"error", sent.error().message}});
+  else
+    log::warn("mail not sent; will retry",
+              {{"id", q.id},
+               {"kind", q.kind},
+               {"attempts", attempts},
+               {"retry_in_ms", static_cast<std::int64_t>(*next - clock_())},
+               {"error", sent.error().message}});
 }
 
 void MailOutbox::start() {

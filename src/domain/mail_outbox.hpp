@@ -39,8 +39,10 @@ class MailOutbox {
   /// Stores the mail (From filled in when empty) and wakes the worker once
   /// it is committed; joins the caller's unit of work, if any.
   Result<QueuedMail> enqueue(std::string kind, mail::Mail mail);
-  /// Tries every due mail once; returns how many were attempted. The worker
-  /// calls this; commands and tests may call it directly.
+  /// Tries every due mail once, each under the store's claim (so with
+  /// several nodes every mail is sent by one); returns how many were
+  /// attempted. The worker calls this; commands and tests may call it
+  /// directly.
   int deliver_due();
   /// Starts the background worker (idempotent); stop() or the destructor
   /// ends it after the mail in hand.
@@ -52,6 +54,8 @@ class MailOutbox {
 
  private:
   void run();
+  /// Sends one claimed mail and records what came of it.
+  void attempt(const QueuedMail& q);
 
   store::Store& store_;
   mail::Mailer& mailer_;

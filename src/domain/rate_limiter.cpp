@@ -4,6 +4,9 @@
 #include <cmath>
 #include <vector>
 
+#include "base/log.hpp"
+#include "domain/secrets.hpp"
+
 namespace depesche::domain {
 
 RateLimiter::RateLimiter(int limit, Millis window_ms, std::size_t max_keys, Clock clock)
@@ -33,8 +36,36 @@ void RateLimiter::evict(Millis now) {
   if (buckets_.size() >= max_keys_) buckets_.clear();  // all equally recent
 }
 
+void RateLimiter::share(SharedBudgets& budgets, std::string name) {
+  shared_ = &budgets;
+  name_ = std::move(name);
+}
+
+std::string RateLimiter::shared_key(const std::string& key) const {
+  return name_ + ":" + sha256_hex(key);
+}
+
+void RateLimiter::note_shared(bool up, const Error* error) const {
+  if (up) {
+    if (shared_down_.exchange(false)) log::info("rate limits shared again", {{"limiter", name_}});
+    return;
+  }
+  if (!shared_down_.exchange(true))
+    log::warn("rate limits not shared: each node counts on its own until the engine is back",
+              {{"limiter", name_}, {"error", error != nullptr ? error->message : ""}});
+}
+
 Millis RateLimiter::hit(const std::string& key) {
   Millis now = clock_();
+  if (shared_ != nullptr) {
+    auto wait = shared_->hit(shared_key(key), limit_, window_ms_, now, true);
+    note_shared(wait.has_value(), wait ? nullptr : &wait.error());
+    if (wait) return *wait;
+  }
+  return hit_here(key, now);
+}
+
+Millis RateLimiter::hit_here(const std::string& key, Millis now) {
   std::lock_guard lock(mutex_);
   auto it = buckets_.find(key);
   if (it == buckets_.end()) {
@@ -54,6 +85,15 @@ Millis RateLimiter::hit(const std::string& key) {
 
 Millis RateLimiter::peek(const std::string& key) const {
   Millis now = clock_();
+  if (shared_ != nullptr) {
+    auto wait = shared_->hit(shared_key(key), limit_, window_ms_, now, false);
+    note_shared(wait.has_value(), wait ? nullptr : &wait.error());
+    if (wait) return *wait;
+  }
+  return peek_here(key, now);
+}
+
+Millis RateLimiter::peek_here(const std::string& key, Millis now) const {
   std::lock_guard lock(mutex_);
   auto it = buckets_.find(key);
   if (it == buckets_.end()) return 0;
@@ -64,6 +104,10 @@ Millis RateLimiter::peek(const std::string& key) const {
 }
 
 void RateLimiter::reset(const std::string& key) {
+  if (shared_ != nullptr) {
+    auto r = shared_->reset(shared_key(key));
+    note_shared(r.has_value(), r ? nullptr : &r.error());
+  }
   std::lock_guard lock(mutex_);
   buckets_.erase(key);
 }

@@ -1,9 +1,13 @@
 #pragma once
 // Per-key request budgets (login attempts per account and per address,
-// registrations per address, ...), as token buckets in memory: `limit`
-// requests, refilled evenly over `window`. Per node: with several nodes an
-// attacker gets a budget per node, which the Redis bus can tighten later.
+// registrations per address, ...), as token buckets: `limit` requests,
+// refilled evenly over `window`. In memory on one node; with several nodes
+// the buckets live in a shared engine (SharedBudgets, Redis), so that an
+// attacker gets one budget, not one per node. While that engine cannot be
+// reached each node falls back to its own buckets: the limit is then per
+// node for a while, never off.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -11,9 +15,23 @@
 #include <string>
 #include <unordered_map>
 
+#include "base/error.hpp"
 #include "base/time.hpp"
 
 namespace depesche::domain {
+
+/// Token buckets that several nodes share (bus/redis/redis_budgets.hpp).
+class SharedBudgets {
+ public:
+  virtual ~SharedBudgets() = default;
+  /// The bucket `key` (holding `limit` tokens, refilled evenly over
+  /// `window_ms`) at `now`; takes a token when `take` and one is there.
+  /// 0 when a hit is allowed, else the milliseconds until one would be;
+  /// unavailable when the engine cannot be reached.
+  virtual Result<Millis> hit(const std::string& key, int limit, Millis window_ms, Millis now,
+                             bool take) = 0;
+  virtual Result<void> reset(const std::string& key) = 0;
+};
 
 class RateLimiter {
  public:
@@ -31,6 +49,9 @@ class RateLimiter {
   Millis peek(const std::string& key) const;
   /// Forgets a key (a successful login clears its failures).
   void reset(const std::string& key);
+  /// From now on keeps the buckets in `budgets`, under `name` (which must
+  /// differ between the limiters sharing them). Call before first use.
+  void share(SharedBudgets& budgets, std::string name);
 
   int limit() const { return limit_; }
 
@@ -41,6 +62,13 @@ class RateLimiter {
   };
   double refilled(const Bucket& b, Millis now) const;
   void evict(Millis now);
+  Millis hit_here(const std::string& key, Millis now);
+  Millis peek_here(const std::string& key, Millis now) const;
+  /// The key as the shared engine stores it: hashed, so that it holds no
+  /// addresses.
+  std::string shared_key(const std::string& key) const;
+  /// Logs when the shared engine is first found down, and when it is back.
+  void note_shared(bool up, const Error* error) const;
 
   int limit_;
   Millis window_ms_;
@@ -48,6 +76,9 @@ class RateLimiter {
   Clock clock_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Bucket> buckets_;
+  SharedBudgets* shared_ = nullptr;
+  std::string name_;
+  mutable std::atomic<bool> shared_down_{false};
 };
 
 }  // namespace depesche::domain

@@ -163,8 +163,18 @@ class MailQueueRepository {
   virtual ~MailQueueRepository() = default;
   /// Stores a pending mail due now; assigns the id.
   virtual Result<domain::QueuedMail> enqueue(const domain::QueuedMail& mail) = 0;
-  /// Pending mails due at `now`, oldest first.
+  /// Pending mails due at `now`, oldest first. Only reads: the outbox
+  /// sends what claim_due() hands it.
   virtual Result<std::vector<domain::QueuedMail>> due(Millis now, int limit) = 0;
+  /// Hands the pending mails due at `now` to `attempt`, oldest first, one at
+  /// a time and at most `limit`, each under a claim: no other caller, in
+  /// this process or on another node, gets that mail until `attempt` has
+  /// returned and what it recorded (mark_sent or mark_attempt_failed, called
+  /// from within it) is committed. A caller that dies mid-attempt loses its
+  /// claim and the mail is due again (it may have gone out; its Message-ID
+  /// is stable). Returns how many were handed over.
+  virtual Result<int> claim_due(Millis now, int limit,
+                                const std::function<void(const domain::QueuedMail&)>& attempt) = 0;
   /// Marks the mail sent and drops its bodies: they may hold single-use
   /// links, which the store otherwise keeps only as hashes.
   virtual Result<void> mark_sent(std::int64_t id, Millis at) = 0;

@@ -18,6 +18,7 @@ Waiting is always polling against a deadline; there are no fixed sleeps.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import email.utils
@@ -174,6 +175,8 @@ class _Handler:
         self.sink = sink
 
     async def handle_DATA(self, server, session, envelope):
+        if self.sink.delay_s:
+            await asyncio.sleep(self.sink.delay_s)
         data = envelope.original_content or envelope.content
         if isinstance(data, str):
             data = data.encode("utf-8")
@@ -187,8 +190,9 @@ class _Handler:
 class SmtpSink(MailSource):
     """A real SMTP server on 127.0.0.1 (aiosmtpd), keeping what it receives."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, delay_s: float = 0.0):
         self.port = port or free_port()
+        self.delay_s = delay_s  # before each answer to DATA: a slow mail server
         self.messages: list[Mail] = []
         self.cond = threading.Condition()
         self.controller = None
@@ -436,10 +440,10 @@ def register_confirmed(srv, mails: MailSource, address: str, password: str = PAS
 
 
 class Barrier:
-    """Account work that depends on the address (creating accounts, mailing
-    links) runs after the answer on one background job queue, in order. A
-    reset request for a sentinel account posted last, and its mail
-    arriving, proves that every job posted before it has run."""
+    """Account work is committed before the answer, and the outbox sends
+    mails in the order they were queued. A reset request for a sentinel
+    account posted last, and its mail arriving, proves that every mail
+    queued before it has been sent (or tried)."""
 
     def __init__(self, srv, mails: "MailSource", address: str):
         self.srv = srv

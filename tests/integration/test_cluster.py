@@ -2,7 +2,8 @@
 an entry posted on node A reaches a live reader on node B; a reader
 resuming with `since` gets the same answer from either node; killing
 redis-server and starting it again costs no event; one relay leads, and
-when its node dies the other takes over.
+when its node dies the other takes over; mails queued while both nodes
+run are sent once.
 
 Needs the engines: CTest `integration_cluster` runs this file under
 scripts/with-postgres and scripts/with-redis, which export
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from account_helpers import HIGH_LIMITS, Browser, SmtpSink, register
 from conftest import run_cli, run_demo, start_server
 from ws_client import WSClient, WSTimeout
 
@@ -81,13 +83,26 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(bin_path, tmp_path_factory):
+def slow_smtp():
+    """Both nodes' mail server; slow, so both outboxes are at work at once."""
+    sink = SmtpSink(delay_s=0.1).start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(bin_path, tmp_path_factory, slow_smtp):
     name = "cluster_" + secrets.token_hex(6)
     proc = subprocess.run(["psql", PG_URL, "-v", "ON_ERROR_STOP=1", "-qc", f"CREATE DATABASE {name}"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     store_url = urllib.parse.urlunsplit(urllib.parse.urlsplit(PG_URL)._replace(path="/" + name))
     env = {
+        # Registrations in bulk; login attempts keep their limit.
+        **{k: v for k, v in HIGH_LIMITS.items() if "LOGIN" not in k},
+        "DEPESCHE_MAIL_SMTP_URL": slow_smtp.url,
+        # Each node looks for mails it was not woken for every 50 ms.
+        "DEPESCHE_MAIL_POLL_MS": "50",
         "DEPESCHE_STORE_URL": store_url,
         "DEPESCHE_BUS_URL": REDIS_URL,
         # Channels of this run only: other suites may share the server.
@@ -203,6 +218,40 @@ def start_redis():
     subprocess.run([str(Path(REDIS_DIR, "start"))], check=True, timeout=30)
 
 
+def test_mails_queued_while_both_nodes_run_are_sent_once(cluster, slow_smtp):
+    # Registrations on alternating nodes: each node's outbox is woken by its
+    # own and polls for the other's, with the mail server slow enough that
+    # both are sending at once.
+    addresses = [f"once{i}-{secrets.token_hex(3)}@example.org" for i in range(12)]
+    for i, address in enumerate(addresses):
+        r = register(Browser(cluster.nodes[i % 2]), address)
+        assert r.status == 202, r
+    for address in addresses:
+        slow_smtp.wait_for(address, timeout=30)
+    time.sleep(1.0)  # twenty polls: a second copy would have come by now
+    for address in addresses:
+        got = slow_smtp.for_address(address)
+        assert len(got) == 1, f"{address} got {len(got)} mails"
+    ids = [str(m.msg["Message-ID"]) for a in addresses for m in slow_smtp.for_address(a)]
+    assert len(set(ids)) == len(addresses)
+
+
+def test_login_attempts_alternating_between_nodes_share_one_budget(cluster):
+    # Six failed logins a minute per account (the default), from client
+    # addresses that change each time so that only the account's budget
+    # counts: alternating nodes, the seventh is refused wherever it lands.
+    # Per node the attacker would have had twelve.
+    address = f"limit-{secrets.token_hex(3)}@example.org"
+    for i in range(6):
+        r = Browser(cluster.nodes[i % 2], f"127.0.0.{20 + i}").login(address, "wrong password 1234")
+        assert r.status == 401, (i, r)
+    for i, node in enumerate(cluster.nodes):
+        r = Browser(node, f"127.0.0.{40 + i}").login(address, "wrong password 1234")
+        assert r.status == 429, (i, r)
+        assert r.json()["error"]["code"] == "rate_limited"
+        assert r.header("retry-after", "").isdigit()
+
+
 def test_killing_and_restarting_redis_costs_no_event(cluster):
     ws_b, seq, _ = reader(cluster.b)
     ws_a, _, _ = reader(cluster.a)
@@ -241,3 +290,4 @@ def test_one_relay_leads_and_another_takes_over_when_its_node_dies(cluster):
     assert [m["data"]["id"] for m in got] == [entry["id"]]
     assert metric(other, "depesche_relay_leading") == 1
     ws.abort()
+

@@ -41,7 +41,7 @@ Path parameters are real ids and slugs from the demo data, so a refusal
 never hides behind a 404 (the console answers 404 for an unknown ticker
 before it reads the form; nothing can change on a ticker that does not
 exist). Stored state is compared through `depesche store dump` (stored.py)
-before and after all refusals, after the account job queue has drained.
+before and after all refusals, after the outbox has sent what was queued.
 
 One server, sessions and tokens made once; about 20 s on two cores.
 """
@@ -196,7 +196,7 @@ def comparable(d: dict, sentinel_id: int, sentinel: str) -> dict:
     """A dump without what changes by itself: a session's last_seen_at
     (reading with it touches it), a queued mail's delivery state (the
     outbox works on its own), and the barrier's sentinel account, whose
-    reset requests prove the account job queue drained."""
+    reset requests prove the outbox sent what was queued before."""
     out = {}
     for table, rows in d.items():
         keep = []

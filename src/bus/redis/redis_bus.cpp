@@ -11,141 +11,10 @@
 #include <random>
 
 #include "base/log.hpp"
+#include "bus/redis/redis_client.hpp"
 #include "bus/redis/redis_frame.hpp"
 
 namespace depesche::bus::redis {
-
-namespace {
-
-timeval to_timeval(std::chrono::milliseconds d) {
-  return timeval{static_cast<time_t>(d.count() / 1000),
-                 static_cast<suseconds_t>((d.count() % 1000) * 1000)};
-}
-
-struct ReplyDeleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
-
-Reply command(redisContext* c, const std::vector<std::string_view>& args) {
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
-  argv.reserve(args.size());
-  lens.reserve(args.size());
-  for (auto a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  return Reply(static_cast<redisReply*>(
-      redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data())));
-}
-
-bool append_command(redisContext* c, const std::vector<std::string_view>& args) {
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
-  for (auto a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  if (redisAppendCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()) !=
-      REDIS_OK)
-    return false;
-  int done = 0;
-  while (done == 0)
-    if (redisBufferWrite(c, &done) != REDIS_OK) return false;
-  return true;
-}
-
-std::string_view text_of(const redisReply* r) {
-  return r != nullptr && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
-                          r->type == REDIS_REPLY_ERROR)
-             ? std::string_view(r->str, r->len)
-             : std::string_view();
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decoded(std::string_view in) {
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) return std::nullopt;
-    int hi = hex_digit(in[i + 1]);
-    int lo = hex_digit(in[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
-std::unexpected<Error> bad_url(const std::string& why) {
-  return fail(ErrorCode::invalid, "not a Redis URL (redis://[:password@]host[:port]): " + why);
-}
-
-}  // namespace
-
-Result<RedisOptions> parse_redis_url(const std::string& url) {
-  constexpr std::string_view kScheme = "redis://";
-  if (!std::string_view(url).starts_with(kScheme)) return bad_url("it must start with redis://");
-  std::string_view rest = std::string_view(url).substr(kScheme.size());
-  if (rest.find_first_of("?#") != std::string_view::npos)
-    return bad_url("no query or fragment is understood");
-  RedisOptions o;
-  std::string_view authority = rest.substr(0, rest.find('/'));
-  std::string_view path = rest.substr(authority.size());
-  if (auto at = authority.rfind('@'); at != std::string_view::npos) {
-    std::string_view userinfo = authority.substr(0, at);
-    authority.remove_prefix(at + 1);
-    auto colon = userinfo.find(':');
-    auto user = percent_decoded(userinfo.substr(0, colon));
-    auto password = percent_decoded(colon == std::string_view::npos ? std::string_view()
-                                                                    : userinfo.substr(colon + 1));
-    if (!user || !password) return bad_url("a bad %-escape in the user or password");
-    if (password->empty() && !user->empty()) return bad_url("a user needs a password");
-    o.user = std::move(*user);
-    o.password = std::move(*password);
-  }
-  std::string_view host = authority;
-  std::string_view port;
-  if (authority.starts_with('[')) {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) return bad_url("an unclosed [ in the host");
-    host = authority.substr(1, close - 1);
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after[0] != ':') return bad_url("junk after the host");
-      port = after.substr(1);
-    }
-  } else if (auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  if (host.empty()) return bad_url("no host");
-  o.host = std::string(host);
-  if (!port.empty()) {
-    int p = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535)
-      return bad_url("the port must be 1..65535");
-    o.port = p;
-  }
-  if (!path.empty() && path != "/") {
-    std::string_view db = path.substr(1);
-    if (db.empty() ||
-        !std::all_of(db.begin(), db.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return bad_url("the path may only be a database number");
-  }
-  return o;
-}
 
 RedisBus::RedisBus(RedisOptions options)
     : opts_(std::move(options)), wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
@@ -192,31 +61,7 @@ bool RedisBus::pause(std::chrono::milliseconds d) {
   return !state_cv_.wait_for(lock, d, [&] { return stopping_; });
 }
 
-redisContext* RedisBus::connect(std::string& error) const {
-  redisContext* c =
-      redisConnectWithTimeout(opts_.host.c_str(), opts_.port, to_timeval(opts_.connect_timeout));
-  if (c == nullptr) {
-    error = "out of memory";
-    return nullptr;
-  }
-  if (c->err != 0) {
-    error = c->errstr;
-    redisFree(c);
-    return nullptr;
-  }
-  (void)redisSetTimeout(c, to_timeval(opts_.command_timeout));
-  (void)redisEnableKeepAlive(c);
-  if (!opts_.password.empty()) {
-    Reply r = opts_.user.empty() ? command(c, {"AUTH", opts_.password})
-                                 : command(c, {"AUTH", opts_.user, opts_.password});
-    if (!r || r->type == REDIS_REPLY_ERROR) {
-      error = r ? "AUTH refused: " + std::string(text_of(r.get())) : std::string(c->errstr);
-      redisFree(c);
-      return nullptr;
-    }
-  }
-  return c;
-}
+redisContext* RedisBus::connect(std::string& error) const { return redis::connect(opts_, error); }
 
 // --- publishing --------------------------------------------------------------------
 

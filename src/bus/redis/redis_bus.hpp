@@ -26,29 +26,11 @@
 #include <vector>
 
 #include "bus/bus.hpp"
+#include "bus/redis/redis_client.hpp"
 
 struct redisContext;
 
 namespace depesche::bus::redis {
-
-struct RedisOptions {
-  std::string host = "127.0.0.1";
-  int port = 6379;
-  std::string user;      // Redis 6 ACL user; empty: the default user
-  std::string password;  // empty: no AUTH
-  std::string channel_prefix = "depesche:";
-  std::chrono::milliseconds connect_timeout{2000};
-  std::chrono::milliseconds command_timeout{2000};  // a publish waits this long at most
-  std::chrono::milliseconds reconnect_min{100};     // first wait after a lost connection
-  std::chrono::milliseconds reconnect_max{5000};    // the wait doubles up to this
-  std::chrono::milliseconds ping_interval{
-      1000};  // a quiet subscriber pings; 3 unanswered: reconnect
-};
-
-/// Reads redis://[[user]:password@]host[:port][/db]. The database number
-/// is accepted and ignored: pub/sub channels are the same in every
-/// database. Invalid (the password never repeated) for anything else.
-Result<RedisOptions> parse_redis_url(const std::string& url);
 
 struct RedisBusStats {
   bool connected = false;        // the subscriber is subscribed now

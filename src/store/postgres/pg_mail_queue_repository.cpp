@@ -57,10 +57,8 @@ Result<QueuedMail> PgMailQueueRepository::enqueue(const QueuedMail& m) {
   return out;
 }
 
-// Only reads, as the contract says (the outbox marks each mail after its
-// attempt). Two nodes reading the same due mails would both send them;
-// a claim (UPDATE ... FOR UPDATE SKIP LOCKED with a lease) needs a new
-// repository call and is not here yet: see docs/decisions.md.
+// Only reads, as the contract says: the outbox sends what claim_due()
+// hands it.
 Result<std::vector<QueuedMail>> PgMailQueueRepository::due(Millis now, int limit) {
   auto db = pool_.lease();
   if (!db) return std::unexpected(db.error());
@@ -70,6 +68,44 @@ Result<std::vector<QueuedMail>> PgMailQueueRepository::due(Millis now, int limit
                            now, limit);
   if (!rows) return std::unexpected(rows.error());
   return read_mails(*rows);
+}
+
+// Each mail is claimed by its row lock (FOR UPDATE SKIP LOCKED) in a
+// transaction of its own, held while it is sent and until what the attempt
+// recorded is committed: another node skips it, and a node that dies (its
+// connection with it) lets go of it at once, where a lease would have to
+// run out first. One connection is held for the duration of a send.
+Result<int> PgMailQueueRepository::claim_due(
+    Millis now, int limit, const std::function<void(const QueuedMail&)>& attempt) {
+  if (pool_.unit_connection() != nullptr)
+    return std::unexpected(Error{ErrorCode::internal, "claim_due inside a unit of work"});
+  int handed = 0;
+  while (handed < limit) {
+    auto db = pool_.lease();
+    if (!db) return std::unexpected(db.error());
+    Transaction tx(**db);
+    if (auto r = tx.begin(); !r) return std::unexpected(r.error());
+    auto rows = (*db)->query(MAIL_COLUMNS
+                             "WHERE state = 'pending' AND next_attempt_at <= $1::bigint ORDER BY "
+                             "next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+                             now);
+    if (!rows) return std::unexpected(rows.error());
+    auto mails = read_mails(*rows);
+    if (mails.empty()) break;
+    {
+      // mark_sent and mark_attempt_failed, called by the attempt, lease
+      // this connection: their updates join the claim's transaction.
+      pool_.set_unit_connection(&**db);
+      struct EndClaim {
+        ConnectionPool& pool;
+        ~EndClaim() { pool.set_unit_connection(nullptr); }
+      } end_claim{pool_};
+      attempt(mails.front());
+    }
+    if (auto r = tx.commit(); !r) return std::unexpected(r.error());
+    ++handed;
+  }
+  return handed;
 }
 
 Result<void> PgMailQueueRepository::mark_sent(std::int64_t id, Millis at) {

@@ -98,6 +98,8 @@ class PgMailQueueRepository final : public MailQueueRepository {
   explicit PgMailQueueRepository(ConnectionPool& pool) : pool_(pool) {}
   Result<domain::QueuedMail> enqueue(const domain::QueuedMail& mail) override;
   Result<std::vector<domain::QueuedMail>> due(Millis now, int limit) override;
+  Result<int> claim_due(Millis now, int limit,
+                        const std::function<void(const domain::QueuedMail&)>& attempt) override;
   Result<void> mark_sent(std::int64_t id, Millis at) override;
   Result<void> mark_attempt_failed(std::int64_t id, int attempts,
                                    std::optional<Millis> next_attempt_at,

@@ -81,6 +81,19 @@ Result<std::vector<QueuedMail>> SqliteMailQueueRepository::due(Millis now, int l
   return read_all(*st);
 }
 
+// One process owns a data directory (app/data_dir_lock), so a claim is this
+// mutex: callers read and attempt the due mails one at a time. No write
+// transaction is held while a mail is sent; that would make every other
+// write wait for the mail server.
+Result<int> SqliteMailQueueRepository::claim_due(
+    Millis now, int limit, const std::function<void(const QueuedMail&)>& attempt) {
+  std::lock_guard lock(claim_mutex_);
+  auto mails = due(now, limit);
+  if (!mails) return std::unexpected(mails.error());
+  for (const auto& m : *mails) attempt(m);
+  return static_cast<int>(mails->size());
+}
+
 Result<void> SqliteMailQueueRepository::mark_sent(std::int64_t id, Millis at) {
   auto db = pool_.writer();
   auto st = db->prepare(

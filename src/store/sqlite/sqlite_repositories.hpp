@@ -98,6 +98,8 @@ class SqliteMailQueueRepository final : public MailQueueRepository {
   explicit SqliteMailQueueRepository(ConnectionPool& pool) : pool_(pool) {}
   Result<domain::QueuedMail> enqueue(const domain::QueuedMail& mail) override;
   Result<std::vector<domain::QueuedMail>> due(Millis now, int limit) override;
+  Result<int> claim_due(Millis now, int limit,
+                        const std::function<void(const domain::QueuedMail&)>& attempt) override;
   Result<void> mark_sent(std::int64_t id, Millis at) override;
   Result<void> mark_attempt_failed(std::int64_t id, int attempts,
                                    std::optional<Millis> next_attempt_at,
@@ -108,6 +110,7 @@ class SqliteMailQueueRepository final : public MailQueueRepository {
 
  private:
   ConnectionPool& pool_;
+  std::mutex claim_mutex_;  // see claim_due()
 };
 
 class SqliteIdempotencyRepository final : public IdempotencyRepository {

@@ -1,7 +1,12 @@
 // The MailQueueRepository contract (the durable outbox: due order,
-// sending, retries, failure), run against every Store implementation
+// claims, sending, retries, failure), run against every Store implementation
 // (store_kinds()).
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
 
 #include "store_fixture.hpp"
 
@@ -26,7 +31,7 @@ QueuedMail make_queued(std::string to, Millis due) {
 }
 
 class MailQueueRepositoryContract : public ::testing::TestWithParam<StoreKind> {
- protected:
+ public:
   TempDir dir;
   std::unique_ptr<store::Store> store = GetParam().open(dir);
   store::MailQueueRepository& queue = store->mail_queue();
@@ -224,6 +229,88 @@ TEST_P(MailQueueRepositoryContract, EnqueuedMailsSurviveReopeningTheStore) {
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].id, m.id);
   EXPECT_EQ(due[0].mail.text, "Text");
+}
+
+TEST_P(MailQueueRepositoryContract, ClaimDueHandsOverEachDueMailAndKeepsWhatTheAttemptRecorded) {
+  auto sent = enqueue("sent@example.org", kStart);
+  auto later = enqueue("later@example.org", kStart + 10);
+  auto retried = enqueue("retried@example.org", kStart + 1);
+  auto not_yet = enqueue("not-yet@example.org", kStart + 500);
+  std::vector<std::int64_t> handed;
+  auto n = queue.claim_due(kStart + 100, 10, [&](const QueuedMail& m) {
+    handed.push_back(m.id);
+    EXPECT_EQ(m.mail.text, "Text") << "the whole mail is handed over";
+    if (m.id == retried.id)
+      ASSERT_TRUE(queue.mark_attempt_failed(m.id, 1, kStart + 1000, "421"));
+    else
+      ASSERT_TRUE(queue.mark_sent(m.id, kStart + 100));
+  });
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 3);
+  EXPECT_EQ(handed, (std::vector<std::int64_t>{sent.id, retried.id, later.id})) << "oldest first";
+  EXPECT_EQ(queue.count(MailState::sent).value(), 2);
+  auto pending = queue.due(kStart + 1000, 10).value();
+  ASSERT_EQ(pending.size(), 2u);
+  EXPECT_EQ(pending[0].id, not_yet.id);
+  EXPECT_EQ(pending[1].id, retried.id);
+  EXPECT_EQ(pending[1].attempts, 1);
+  EXPECT_EQ(queue.claim_due(kStart + 100, 10, [](const QueuedMail&) {}).value(), 0)
+      << "nothing due is left at that time";
+}
+
+TEST_P(MailQueueRepositoryContract, ClaimDueStopsAtTheLimitAndAMailLeftUnrecordedIsDueAgain) {
+  for (int i = 0; i < 3; ++i) enqueue("u" + std::to_string(i) + "@example.org");
+  int calls = 0;
+  EXPECT_EQ(queue.claim_due(kStart, 1, [&](const QueuedMail&) { ++calls; }).value(), 1);
+  EXPECT_EQ(calls, 1);
+  // Nothing recorded (a caller that gave up): the claim ended with the call.
+  EXPECT_EQ(queue.due(kStart, 10)->size(), 3u);
+  EXPECT_EQ(queue
+                .claim_due(kStart, 2,
+                           [&](const QueuedMail& m) { ASSERT_TRUE(queue.mark_sent(m.id, kStart)); })
+                .value(),
+            2);
+  EXPECT_EQ(queue.count(MailState::pending).value(), 1);
+}
+
+// Claimers hand over mails in turns; each is sent once however the calls
+// interleave. `claimers` each get their own queue (the same store's twice,
+// or one per node).
+void expect_each_mail_sent_once(MailQueueRepositoryContract* t,
+                                std::vector<store::MailQueueRepository*> claimers, int mails) {
+  for (int i = 0; i < mails; ++i) t->enqueue("u" + std::to_string(i) + "@example.org");
+  std::mutex mutex;
+  std::map<std::int64_t, int> times;
+  std::vector<std::thread> threads;
+  for (auto* q : claimers)
+    threads.emplace_back([&, q] {
+      for (;;) {
+        auto n = q->claim_due(kStart, 1, [&](const QueuedMail& m) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(15));  // a mail server's pace
+          {
+            std::lock_guard lock(mutex);
+            ++times[m.id];
+          }
+          ASSERT_TRUE(q->mark_sent(m.id, kStart));
+        });
+        ASSERT_TRUE(n) << n.error().message;
+        if (*n == 0) return;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(times.size(), static_cast<std::size_t>(mails));
+  for (auto [id, n] : times) EXPECT_EQ(n, 1) << "mail " << id << " sent " << n << " times";
+  EXPECT_EQ(t->queue.count(MailState::sent).value(), mails);
+}
+
+TEST_P(MailQueueRepositoryContract, ConcurrentClaimersNeverGetTheSameMail) {
+  expect_each_mail_sent_once(this, {&queue, &queue, &queue}, 12);
+}
+
+TEST_P(MailQueueRepositoryContract, TwoNodesClaimingOneOutboxSendEachMailOnce) {
+  if (!GetParam().end_sessions) GTEST_SKIP() << "one process per data directory: no second node";
+  auto other_node = GetParam().open(dir);
+  expect_each_mail_sent_once(this, {&queue, &other_node->mail_queue()}, 12);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, MailQueueRepositoryContract, ::testing::ValuesIn(store_kinds()),
