@@ -36,6 +36,7 @@
 #include "net/metrics.hpp"
 #include "net/router.hpp"
 #include "net/server.hpp"
+#include "store/postgres/pg_commit_listener.hpp"
 #include "store/postgres/pg_relay_lease.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "web/account_mail_writer.hpp"
@@ -326,6 +327,12 @@ int Application::run_site(std::ostream* list_routes) {
     relay_opts.lead = [&lease] { return lease->hold(); };
   }
   bus::EventRelay relay(p.store->events(), *p.bus, relay_opts);
+  // On PostgreSQL other nodes and the CLI commit too; their notifications
+  // wake this relay at once instead of at its next poll.
+  std::unique_ptr<store::postgres::PgCommitListener> listener;
+  if (!p.sqlite)
+    listener = std::make_unique<store::postgres::PgCommitListener>(
+        c.store_url, [&relay] { relay.wake(); }, static_cast<int>(c.store_connect_timeout_s));
   web::Pages pages({*p.articles, *p.accounts, guard, *p.editions, *p.i18n, *p.templates, *p.statics,
                     cache, p.site, (fs::path(c.data_dir) / "media").string(), *p.tickers,
                     [&](std::string_view topic) -> std::uint64_t {
@@ -445,6 +452,10 @@ int Application::run_site(std::ostream* list_routes) {
                         rs.leading ? 1.0 : 0.0},
              })
           net::append_metric(text, m.name, m.type, m.help, m.value);
+        if (listener)
+          net::append_metric(text, "depesche_relay_listening", "gauge",
+                             "1 while this node listens for other nodes' commits (PostgreSQL).",
+                             listener->listening() ? 1.0 : 0.0);
         if (p.redis) {
           auto bs = p.redis->stats();
           for (const Sample& m : {
@@ -554,6 +565,10 @@ int Application::run_site(std::ostream* list_routes) {
     log::error("cannot start", {{"error", "event relay: " + r.error().message}});
     return 1;
   }
+  if (listener) listener->start();
+  ScopeExit stop_listener([&] {
+    if (listener) listener->stop();
+  });
 
   std::vector<std::string> names;
   for (const auto& r : router.routes()) names.push_back(r.pattern);
@@ -594,6 +609,7 @@ int Application::run_site(std::ostream* list_routes) {
   server->run();
   // Publish what is committed, then nothing more reaches the hub.
   p.store->events().on_commit(nullptr);
+  if (listener) listener->stop();
   relay.stop();
   p.bus->off_event(bus_handler);
   if (p.redis) p.redis->stop();

@@ -191,6 +191,29 @@ bool Connection::spoke_unasked() const {
   return ::poll(&p, 1, 0) != 0;
 }
 
+Result<int> Connection::await_notifications(std::chrono::milliseconds timeout) {
+  auto take = [this] {
+    int n = 0;
+    while (PGnotify* note = PQnotifies(conn_)) {
+      PQfreemem(note);
+      ++n;
+    }
+    return n;
+  };
+  // What an earlier read brought along is already in libpq's buffer.
+  if (int n = take(); n > 0) return n;
+  int fd = PQsocket(conn_);
+  if (lost_ || fd < 0) return fail(ErrorCode::unavailable, "the listening session is gone");
+  pollfd p{fd, POLLIN, 0};
+  int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
+  if (ready <= 0) return 0;  // nothing, or a signal: the caller asks again
+  if (PQconsumeInput(conn_) == 0 || PQstatus(conn_) == CONNECTION_BAD) {
+    lost_ = true;
+    return fail(ErrorCode::unavailable, "the listening session is gone");
+  }
+  return take();
+}
+
 Result<void> Transaction::begin() {
   nested_ = db_.in_transaction();
   auto r = db_.exec(nested_ ? "SAVEPOINT depesche_nested" : "BEGIN");

@@ -5,6 +5,7 @@
 // thread-safe: a connection belongs to one thread at a time (see
 // ConnectionPool).
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -121,6 +122,10 @@ class Connection {
   /// so the pool replaces such a connection before anyone uses it. One
   /// poll() without waiting; a false alarm costs a reconnect.
   bool spoke_unasked() const;
+  /// For a connection that ran LISTEN: waits up to `timeout` for
+  /// notifications and returns how many arrived (0 when none did);
+  /// unavailable once the connection is lost.
+  Result<int> await_notifications(std::chrono::milliseconds timeout);
   /// Whether a statement failed with a serialization failure or a deadlock
   /// since the last call; transact() retries its unit then.
   bool take_retryable() { return std::exchange(retryable_, false); }

@@ -1,5 +1,7 @@
 #include "store/postgres/pg_event_log.hpp"
 
+#include "store/postgres/pg_commit_listener.hpp"
+
 namespace depesche::store::postgres {
 namespace {
 
@@ -45,7 +47,12 @@ Result<LoggedEvent> PgEventLog::append(std::string_view topic, std::string_view 
   // late one for good. Every appending transaction therefore holds this
   // lock until it ends (taking it again in the same transaction is free),
   // and draws its positions only while holding it.
-  if (auto r = (*db)->query("SELECT pg_advisory_xact_lock($1::bigint)", kAppendLock); !r)
+  // The notification, in the same round trip, reaches the relays of every
+  // node the moment this transaction commits (pg_commit_listener.hpp);
+  // PostgreSQL folds a transaction's repeats into one.
+  if (auto r = (*db)->query("SELECT pg_advisory_xact_lock($1::bigint), pg_notify($2, '')",
+                            kAppendLock, kEventsChannel);
+      !r)
     return std::unexpected(r.error());
   // The seq comes from the topic's counter row, whose row lock serialises
   // the writers of one topic: consecutive, never reused.
