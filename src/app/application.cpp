@@ -1,10 +1,15 @@
 #include "app/application.hpp"
 
+#include <unistd.h>
+
+#include <array>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <random>
 #include <thread>
 
 #include "api/api_errors.hpp"
@@ -21,6 +26,7 @@
 #include "bus/in_process_bus.hpp"
 #include "bus/redis/redis_budgets.hpp"
 #include "bus/redis/redis_bus.hpp"
+#include "bus/redis/redis_presence.hpp"
 #include "domain/account_service.hpp"
 #include "domain/article_service.hpp"
 #include "domain/editions.hpp"
@@ -68,7 +74,8 @@ struct Application::Parts {
   std::unique_ptr<mail::Mailer> mailer;
   std::unique_ptr<domain::MailOutbox> outbox;
   std::unique_ptr<web::AccountMailWriter> account_mails;
-  std::unique_ptr<bus::redis::RedisBudgets> budgets;  // the rate limits, when nodes share Redis
+  std::unique_ptr<bus::redis::RedisBudgets> budgets;    // the rate limits, when nodes share Redis
+  std::unique_ptr<bus::redis::RedisPresence> presence;  // presence summed, when nodes share Redis
   std::unique_ptr<domain::AccountService> accounts;
   std::unique_ptr<bus::Bus> bus;
   bus::redis::RedisBus* redis = nullptr;  // the same bus when it is Redis, else null
@@ -93,6 +100,18 @@ std::string Application::resource_dir() const {
 }
 
 namespace {
+
+// This process among the nodes sharing Redis (presence): its host and pid
+// for an operator reading the keys, and randomness, as a restarted node
+// may get the same pid.
+std::string node_id() {
+  std::array<char, 256> host{};
+  if (::gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+  std::random_device rd;
+  char rand[9];
+  std::snprintf(rand, sizeof rand, "%08x", rd());
+  return std::string(host.data()) + ":" + std::to_string(::getpid()) + ":" + rand;
+}
 
 // Runs a clean-up on every way out of a scope (serve() has several).
 struct ScopeExit {
@@ -218,6 +237,10 @@ Result<std::unique_ptr<Application>> Application::open(Config config) {
     // Nodes that share a bus share their rate limits too: one budget per
     // attacker, not one per node.
     p.budgets = std::make_unique<bus::redis::RedisBudgets>(*redis_opts);
+    // ... and show readers how many follow a topic on all of them.
+    bus::redis::RedisPresenceOptions presence;
+    presence.node = node_id();
+    p.presence = std::make_unique<bus::redis::RedisPresence>(*redis_opts, presence);
     auto redis = std::make_unique<bus::redis::RedisBus>(std::move(*redis_opts));
     p.redis = redis.get();
     p.bus = std::move(redis);
@@ -545,11 +568,16 @@ int Application::run_site(std::ostream* list_routes) {
     // the hub compares its topics with the log (the first time too, for
     // what was committed before it subscribed).
     p.redis->on_subscribed([&hub] { hub.catch_up(); });
+    p.redis->on_notice(std::string(bus::redis::RedisPresence::kNotice),
+                       [&p](std::string_view topics) { p.presence->notice(topics); });
+    hub.set_presence_exchange(*p.presence);
+    p.presence->start();
     p.redis->start();
   }
-  // Before the hub goes: the subscriber thread calls into it.
+  // Before the hub goes: the subscriber and presence threads call into it.
   ScopeExit stop_redis([&] {
     if (p.redis) p.redis->stop();
+    if (p.presence) p.presence->stop();
   });
   hub.start();
   // The node that made a change shows it on the very next page: its cache
@@ -613,6 +641,7 @@ int Application::run_site(std::ostream* list_routes) {
   relay.stop();
   p.bus->off_event(bus_handler);
   if (p.redis) p.redis->stop();
+  if (p.presence) p.presence->stop();
   hub.stop();
   pool.stop();
   p.outbox->stop();

@@ -180,17 +180,31 @@ void Hub::Impl::publish_presence() {
     dirty.swap(presence_dirty);
     for (auto& name : dirty) {
       auto it = topics.find(name);
-      if (it == topics.end() || !it->second.presence_dirty) continue;
+      if (it == topics.end()) {
+        // The last subscriber left (and the state went with it): an
+        // exchange must hear that this node counts none now.
+        changed.emplace_back(std::move(name), 0);
+        continue;
+      }
+      if (!it->second.presence_dirty) continue;
       it->second.presence_dirty = false;
       changed.emplace_back(std::move(name), it->second.subscribers);
     }
   }
-  for (auto& [name, count] : changed) {
-    auto frame = text_frame(R"({"type":"presence","topic":)" + json_string(name) + R"(,"count":)" +
-                            std::to_string(count) + "}");
-    for (auto& loop : loops)
-      loop->post([l = loop.get(), name, frame] { l->broadcast(name, frame); });
+  if (changed.empty()) return;
+  if (presence_exchange != nullptr) {
+    // The totals come back from the exchange (show_presence).
+    presence_exchange->report(std::move(changed));
+    return;
   }
+  for (auto& [name, count] : changed) show_presence(name, count);
+}
+
+void Hub::Impl::show_presence(const std::string& topic, std::int64_t count) {
+  auto frame = text_frame(R"({"type":"presence","topic":)" + json_string(topic) + R"(,"count":)" +
+                          std::to_string(count) + "}");
+  for (auto& loop : loops)
+    loop->post([l = loop.get(), topic, frame] { l->broadcast(topic, frame); });
 }
 
 // --- the hub ------------------------------------------------------------------------
@@ -212,6 +226,13 @@ void Hub::on_message(std::string type, Handler handler) {
 }
 
 void Hub::set_identify(Identify identify) { impl_->identify = std::move(identify); }
+
+void Hub::set_presence_exchange(bus::PresenceExchange& exchange) {
+  impl_->presence_exchange = &exchange;
+  exchange.on_totals([impl = impl_.get()](const std::string& topic, std::int64_t total, bool) {
+    impl->show_presence(topic, total);
+  });
+}
 
 void Hub::start() {
   if (impl_->started) return;

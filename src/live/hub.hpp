@@ -29,6 +29,7 @@
 
 #include "base/error.hpp"
 #include "bus/bus.hpp"
+#include "bus/presence.hpp"
 #include "net/http.hpp"
 
 namespace depesche::live {
@@ -131,6 +132,10 @@ class Hub {
   /// Settles a connection's identity at the upgrade; without one, every
   /// connection is anonymous. Call before start().
   void set_identify(Identify identify);
+  /// Presence shows the totals of every node that reports to `exchange`
+  /// (which must outlive the hub's loops) instead of this hub's own
+  /// counts. Call before start().
+  void set_presence_exchange(bus::PresenceExchange& exchange);
 
   void start();
   /// Closes every connection with 1001 "going away" and joins the loops.

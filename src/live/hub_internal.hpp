@@ -197,7 +197,8 @@ struct Hub::Impl {
 
   std::mutex topics_mutex;
   std::unordered_map<std::string, TopicState> topics;
-  std::vector<std::string> presence_dirty;  // topics whose count changed
+  std::vector<std::string> presence_dirty;             // topics whose count changed
+  bus::PresenceExchange* presence_exchange = nullptr;  // several nodes: sums their counts
   std::int64_t history_bytes = 0;
 
   std::atomic<std::int64_t> connections{0};
@@ -247,6 +248,8 @@ struct Hub::Impl {
   /// and fills up to it; drops the reference.
   void catch_up(const std::string& topic);
   void publish_presence();
+  /// Sends the topic's count to its subscribers on every loop.
+  void show_presence(const std::string& topic, std::int64_t count);
 };
 
 }  // namespace depesche::live

@@ -122,8 +122,17 @@ void RedisBus::off_event(std::uint64_t id) {
   std::erase_if(handlers_, [id](const auto& h) { return h.first == id; });
 }
 
+void RedisBus::on_notice(std::string name, std::function<void(std::string_view)> handler) {
+  notices_.emplace_back(notice_channel(opts_.channel_prefix, name), std::move(handler));
+}
+
 void RedisBus::dispatch(std::string_view channel, std::string_view message) {
   std::string_view prefix = opts_.channel_prefix;
+  for (const auto& [name, handler] : notices_)
+    if (channel == name) {
+      handler(message);
+      return;
+    }
   auto event = decode_event(message);
   if (!channel.starts_with(prefix) || !event || event->topic != channel.substr(prefix.size())) {
     malformed_.fetch_add(1, std::memory_order_relaxed);

@@ -22,7 +22,9 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bus/bus.hpp"
@@ -66,6 +68,11 @@ class RedisBus final : public Bus {
   /// established, the first time and after every reconnect: what was
   /// published meanwhile did not arrive. Must return quickly. Call before start().
   void on_subscribed(std::function<void()> check);
+  /// Messages on the channel notice_channel(prefix, name) go to `handler`
+  /// (on the subscriber thread; must return quickly) instead of the event
+  /// handlers: what nodes tell each other beside events (presence). Call
+  /// before start().
+  void on_notice(std::string name, std::function<void(std::string_view)> handler);
   /// Waits until the subscriber is subscribed (and on_subscribed has
   /// run for it); false after `timeout`.
   bool wait_subscribed(std::chrono::milliseconds timeout);
@@ -93,6 +100,7 @@ class RedisBus final : public Bus {
   bool stopping_ = false;
   bool connected_ = false;
   std::function<void()> on_subscribed_;
+  std::vector<std::pair<std::string, std::function<void(std::string_view)>>> notices_;
   bool subscribed_ = false;  // subscriber thread only
 
   std::mutex handlers_mutex_;  // held while handlers run: off_event waits for them

@@ -38,6 +38,12 @@ struct RedisOptions {
 /// anything else.
 Result<RedisOptions> parse_redis_url(const std::string& url);
 
+/// The channel of notices called `name`: under the prefix, so one
+/// subscription (RedisBus::on_notice) gets them, but starting with '~', which no topic does.
+inline std::string notice_channel(const std::string& prefix, std::string_view name) {
+  return prefix + "~" + std::string(name);
+}
+
 struct ReplyDeleter {
   void operator()(redisReply* r) const;
 };
