@@ -8,6 +8,16 @@
 #include "domain/secrets.hpp"
 
 namespace depesche::domain {
+namespace {
+
+/// How long until a bucket holding `tokens` has a whole one again.
+Millis wait_for(double tokens, int limit, Millis window_ms) {
+  if (tokens >= 1.0) return 0;
+  double per_ms = static_cast<double>(limit) / static_cast<double>(window_ms);
+  return static_cast<Millis>(std::ceil((1.0 - tokens) / per_ms));
+}
+
+}  // namespace
 
 RateLimiter::RateLimiter(int limit, Millis window_ms, std::size_t max_keys, Clock clock)
     : limit_(std::max(1, limit)),
@@ -79,8 +89,7 @@ Millis RateLimiter::hit_here(const std::string& key, Millis now) {
     b.tokens -= 1.0;
     return 0;
   }
-  double per_ms = static_cast<double>(limit_) / static_cast<double>(window_ms_);
-  return static_cast<Millis>(std::ceil((1.0 - b.tokens) / per_ms));
+  return wait_for(b.tokens, limit_, window_ms_);
 }
 
 Millis RateLimiter::peek(const std::string& key) const {
@@ -97,10 +106,7 @@ Millis RateLimiter::peek_here(const std::string& key, Millis now) const {
   std::lock_guard lock(mutex_);
   auto it = buckets_.find(key);
   if (it == buckets_.end()) return 0;
-  double tokens = refilled(it->second, now);
-  if (tokens >= 1.0) return 0;
-  double per_ms = static_cast<double>(limit_) / static_cast<double>(window_ms_);
-  return static_cast<Millis>(std::ceil((1.0 - tokens) / per_ms));
+  return wait_for(refilled(it->second, now), limit_, window_ms_);
 }
 
 void RateLimiter::reset(const std::string& key) {
