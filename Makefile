@@ -21,12 +21,13 @@ test: ## build with sanitizers and run every suite: unit, integration, browser, 
 	cmake --build --preset ci -j $(JOBS)
 	ctest --preset ci -j 2
 
-bench: build-release ## page throughput against nginx; live fanout against Node's ws; acknowledged writes against raw SQLite; hostile clients
+bench: build-release ## page throughput against nginx; live fanout against Node's ws; acknowledged writes against raw SQLite; hostile clients; two nodes on PostgreSQL and Redis against one
 	scripts/install-deps
 	bench/page
 	bench/live
 	bench/writes
 	bench/hostile
+	bench/cluster
 
 fuzz: ## long libFuzzer runs of every fuzz target (clang; FUZZ_SECONDS per target, default 300)
 	scripts/install-deps
