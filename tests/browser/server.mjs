@@ -94,7 +94,23 @@ function runDemo(bin, env) {
 //   running()                 whether a `serve` process is up
 //   createToken({ role, name }) `depesche token create`, resolves to the secret
 //   cli(args)                 any other `depesche` command on the data dir
-export async function startServer({ name = 'server', env: extraEnv = {} } = {}) {
+//
+// With DEPESCHE_BROWSER_CLUSTER=1 (and the engines of scripts/with-postgres
+// and scripts/with-redis) the same object stands for two nodes on one
+// PostgreSQL database and one Redis behind nginx (cluster.mjs): baseURL is
+// nginx's, and kill()/restart() end and start both nodes.
+export async function startServer(opts = {}) {
+  if (process.env.DEPESCHE_BROWSER_CLUSTER === '1') {
+    const { startCluster } = await import('./cluster.mjs');
+    return startCluster(opts);
+  }
+  return startNode(opts);
+}
+
+// One `depesche serve`. demo: run `depesche demo` on the new data dir
+// first; prepare(dataDir): called after that, before `serve` (cluster.mjs
+// uses both for its second node).
+export async function startNode({ name = 'server', env: extraEnv = {}, demo = true, prepare } = {}) {
   const bin = depescheBin();
   if (!fs.existsSync(bin)) {
     throw new Error(`Depesche binary not found at ${bin} (build it, or set DEPESCHE_BIN)`);
@@ -108,7 +124,8 @@ export async function startServer({ name = 'server', env: extraEnv = {} } = {}) 
   const env = { ...process.env, ...extraEnv, DEPESCHE_DATA_DIR: dataDir };
 
   try {
-    await runDemo(bin, env);
+    if (demo) await runDemo(bin, env);
+    if (prepare) await prepare(dataDir);
   } catch (err) {
     removeDataDir();
     throw err;

@@ -3,7 +3,10 @@ an entry posted on node A reaches a live reader on node B; a reader
 resuming with `since` gets the same answer from either node; killing
 redis-server and starting it again costs no event; one relay leads, and
 when its node dies the other takes over; mails queued while both nodes
-run are sent once.
+run are sent once. nginx, configured by deploy/nginx/depesche.conf itself
+(only its node and listen lines replaced), stands in front: a reader
+through it gets every entry, and a reader whose node is killed reconnects
+through it to the other node with its last seq and misses nothing.
 
 Needs the engines: CTest `integration_cluster` runs this file under
 scripts/with-postgres and scripts/with-redis, which export
@@ -15,10 +18,13 @@ ping/pong barrier after the last expected event plus a short quiet read.
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import time
 import urllib.parse
@@ -27,8 +33,8 @@ from pathlib import Path
 import pytest
 
 from account_helpers import HIGH_LIMITS, Browser, SmtpSink, register
-from conftest import run_cli, run_demo, start_server
-from ws_client import WSClient, WSTimeout
+from conftest import REPO_ROOT, HTTP_TIMEOUT_S, Resp, http_request, run_cli, run_demo, start_server
+from ws_client import HandshakeRejected, WSClient, WSClosed, WSTimeout
 
 PG_URL = os.environ.get("DEPESCHE_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("DEPESCHE_TEST_REDIS_URL", "")
@@ -82,6 +88,126 @@ class Cluster:
         return r.json()
 
 
+# --------------------------------------------------------------------------
+# nginx in front, from deploy/nginx/depesche.conf
+# --------------------------------------------------------------------------
+
+NGINX_SITE = REPO_ROOT / "deploy" / "nginx" / "depesche.conf"
+NGINX_READY_TIMEOUT_S = 15.0
+
+
+def render_nginx_site(nodes: list[tuple[str, str]], listen: str) -> str:
+    """deploy/nginx/depesche.conf for the test's nodes: the upstream's server
+    lines become one per `nodes` entry (address, extra parameters such as
+    "backup"), each with the parameters the file gives its own nodes, and
+    the listen line becomes `listen`. Everything else is the file as
+    shipped, so the tests run the configuration operators get."""
+    text = NGINX_SITE.read_text()
+    server_line = re.compile(r"^([ \t]*)server[ \t]+[0-9.]+:\d+((?:[ \t]+\w+=\S+)*)[ \t]*;[ \t]*\n", re.M)
+    found = list(server_line.finditer(text))
+    assert found, f"no `server host:port ...;` line in {NGINX_SITE}"
+    indent, params = found[0].group(1), found[0].group(2)
+    lines = "".join(f"{indent}server {addr}{params}{' ' + extra if extra else ''};\n"
+                    for addr, extra in nodes)
+    start, end = found[0].start(), found[-1].end()
+    # The lines replaced are the upstream's block of nodes and nothing else.
+    assert not server_line.sub("", text[start:end]).strip(), "the node lines are not one block"
+    text = text[:start] + lines + text[end:]
+    text, n = re.subn(r"^([ \t]*)listen[ \t]+80;", rf"\g<1>listen {listen};", text, flags=re.M)
+    assert n == 1, f"expected one `listen 80;` line in {NGINX_SITE}"
+    return text
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Nginx:
+    """nginx in the foreground on a temporary prefix: every path it writes
+    (pid, logs, temp files) is under `prefix`, so it needs no root and
+    touches nothing of the system's nginx."""
+
+    def __init__(self, prefix: Path, nodes: list[tuple[str, str]]):
+        self.prefix = prefix
+        self.nodes = nodes
+        self.proc: subprocess.Popen | None = None
+        self.address: tuple[str, int] | None = None
+
+    def _main_conf(self, port: int) -> str:
+        p = self.prefix
+        (p / "site.conf").write_text(render_nginx_site(self.nodes, f"127.0.0.1:{port}"))
+        return f"""daemon off;
+master_process off;
+pid {p}/nginx.pid;
+lock_file {p}/nginx.lock;
+error_log {p}/error.log info;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {p}/access.log;
+    client_body_temp_path {p}/temp/body;
+    proxy_temp_path {p}/temp/proxy;
+    fastcgi_temp_path {p}/temp/fastcgi;
+    uwsgi_temp_path {p}/temp/uwsgi;
+    scgi_temp_path {p}/temp/scgi;
+    include {p}/site.conf;
+}}
+"""
+
+    def start(self) -> "Nginx":
+        (self.prefix / "temp").mkdir(parents=True, exist_ok=True)
+        # Another process may take the port between the probe and nginx's
+        # bind: then try another one.
+        for _ in range(3):
+            port = free_port()
+            conf = self.prefix / "nginx.conf"
+            conf.write_text(self._main_conf(port))
+            self.proc = subprocess.Popen(
+                ["nginx", "-p", f"{self.prefix}/", "-e", str(self.prefix / "error.log"), "-c", str(conf)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.address = ("127.0.0.1", port)
+            deadline = time.monotonic() + NGINX_READY_TIMEOUT_S
+            while self.proc.poll() is None and time.monotonic() < deadline:
+                try:
+                    if self.get("/healthz").status == 200:
+                        return self
+                except OSError:
+                    pass
+                time.sleep(0.05)
+            self.stop()
+        raise AssertionError(f"nginx did not start:\n{self.error_log()}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def error_log(self) -> str:
+        path = self.prefix / "error.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else "(no error log)"
+
+    def __enter__(self) -> "Nginx":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def request(self, method: str, path: str, **kw) -> Resp:
+        return http_request(self.address, method, path, **kw)
+
+    def get(self, path: str, **kw) -> Resp:
+        return self.request("GET", path, **kw)
+
+
+def node_address(node) -> str:
+    return f"{node.address[0]}:{node.address[1]}"
+
+
 @pytest.fixture(scope="module")
 def slow_smtp():
     """Both nodes' mail server; slow, so both outboxes are at work at once."""
@@ -111,6 +237,10 @@ def cluster(bin_path, tmp_path_factory, slow_smtp):
         "DEPESCHE_LIVE_RELAY_POLL_MS": "50",
         "DEPESCHE_SERVER_BLOCKING_THREADS": "4",
         "DEPESCHE_LIVE_PING_INTERVAL_MS": "600000",
+        # nginx reaches the nodes from 127.0.0.1 (deploy/nginx/depesche.conf
+        # asks for this); the login test's readers come from other loopback
+        # addresses, so their own address still counts for them.
+        "DEPESCHE_SERVER_TRUSTED_PROXIES": "127.0.0.1",
     }
     dirs = [tmp_path_factory.mktemp("node_a"), tmp_path_factory.mktemp("node_b")]
     proc = run_cli(["demo"], dirs[0], env)
@@ -123,6 +253,13 @@ def cluster(bin_path, tmp_path_factory, slow_smtp):
     for node in c.nodes:
         if node.exit_code is None and node.proc.poll() is None:
             node.assert_clean_exit()
+
+
+@pytest.fixture(scope="module")
+def front(cluster, tmp_path_factory):
+    """nginx before both nodes, round robin as shipped."""
+    with Nginx(tmp_path_factory.mktemp("nginx"), [(node_address(n), "") for n in cluster.nodes]) as n:
+        yield n
 
 
 def reader(node) -> tuple[WSClient, int, int]:
@@ -209,6 +346,66 @@ def test_both_nodes_answer_a_resume_identically(cluster):
     follower.abort()
 
 
+def test_a_reader_through_nginx_gets_entries_posted_through_nginx_and_on_a_node(cluster, front):
+    ws, seq, _ = reader(front)
+    posted = [cluster.post(front, "Über nginx."), cluster.post(cluster.a, "Direkt auf Knoten A."),
+              cluster.post(front, "Wieder über nginx.")]
+    got = events_until(ws, seq + 3)
+    assert [(m["type"], m["seq"]) for m in got] == [("event", seq + n) for n in (1, 2, 3)]
+    assert [m["data"]["id"] for m in got] == [p["id"] for p in posted]
+    assert [m["data"]["body"] for m in got] == ["Über nginx.", "Direkt auf Knoten A.", "Wieder über nginx."]
+    ws.abort()
+
+
+def test_requests_through_nginx_reach_both_nodes(cluster, front):
+    # No stickiness: round robin spreads even one client's requests, and
+    # each node answers with the same shared state.
+    ids = []
+    for _ in range(6):
+        r = front.get("/api/v1/tickers/de/entries?limit=1")
+        assert r.status == 200, r
+        ids.append(r.header("x-request-id"))
+    assert all(ids)
+
+    def answered_by():
+        logged = [{rec.get("request_id") for rec in n.log_records()} for n in cluster.nodes]
+        where = [[i for i, got in enumerate(logged) if rid in got] for rid in ids]
+        return where if all(len(w) == 1 for w in where) else None
+
+    where = wait_until(answered_by, 10, "every request in one node's access log")
+    assert {w[0] for w in where} == {0, 1}
+
+
+def test_nodes_count_the_reader_nginx_forwards_not_nginx(cluster, front):
+    # nginx appends the reader's address to X-Forwarded-For; the nodes
+    # trust 127.0.0.1 (nginx) and so log the reader's.
+    conn = http.client.HTTPConnection(*front.address, timeout=HTTP_TIMEOUT_S,
+                                      source_address=("127.0.0.77", 0))
+    try:
+        conn.request("GET", "/de/ticker")
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 200, r.status
+        rid = r.getheader("X-Request-Id")
+    finally:
+        conn.close()
+    rec = wait_until(lambda: next((x for n in cluster.nodes for x in n.log_records()
+                                   if x.get("request_id") == rid), None), 10, "the access log line")
+    assert rec["remote"] == "127.0.0.77", json.dumps(rec)
+
+
+def test_live_through_nginx_accepts_the_sites_origin_only(cluster, front):
+    # The node compares Origin with the Host nginx passes on, port and all.
+    site = f"http://{front.address[0]}:{front.address[1]}"
+    ws = WSClient.connect(front.address, origin=site)
+    ws.subscribe(TOPIC)
+    assert ws.wait_json(lambda m: m["type"] == "subscribed")["topic"] == TOPIC
+    ws.abort()
+    with pytest.raises(HandshakeRejected) as refused:
+        WSClient.connect(front.address, origin="http://elsewhere.example")
+    assert refused.value.status == 403
+
+
 def kill_redis():
     pid = int(Path(REDIS_DIR, "redis.pid").read_text().strip())
     os.kill(pid, signal.SIGKILL)
@@ -252,6 +449,32 @@ def test_login_attempts_alternating_between_nodes_share_one_budget(cluster):
         assert r.header("retry-after", "").isdigit()
 
 
+def test_presence_counts_the_readers_of_every_node(cluster):
+    """A reader on A and one on B of the same topic both see 2; when B's
+    reader leaves, A's sees 1. A topic no other test follows."""
+    topic = "ticker:en"
+
+    def presence(ws, count):
+        return ws.wait_json(lambda m: m["type"] == "presence" and m["topic"] == topic
+                            and m["count"] == count, timeout=10, skip_presence=False)
+
+    on_a = WSClient.connect(cluster.a.address)
+    on_b = WSClient.connect(cluster.b.address)
+    try:
+        on_a.subscribe(topic)
+        on_a.wait_json(lambda m: m["type"] == "subscribed")
+        presence(on_a, 1)
+        on_b.subscribe(topic)
+        on_b.wait_json(lambda m: m["type"] == "subscribed")
+        # Each node has one reader; both show the sum.
+        presence(on_b, 2)
+        presence(on_a, 2)
+        on_b.close()
+        presence(on_a, 1)
+    finally:
+        on_a.close()
+
+
 def test_killing_and_restarting_redis_costs_no_event(cluster):
     ws_b, seq, _ = reader(cluster.b)
     ws_a, _, _ = reader(cluster.a)
@@ -274,6 +497,55 @@ def test_killing_and_restarting_redis_costs_no_event(cluster):
     assert metric(cluster.b, "depesche_bus_connected") == 1
     ws_a.abort()
     ws_b.abort()
+
+
+def live_connections(node) -> float:
+    return metric(node, "depesche_live_connections")
+
+
+def test_a_reader_whose_node_is_killed_resumes_through_nginx_on_the_other(cluster, tmp_path):
+    a, b = cluster.a, cluster.b
+    # The readers of earlier tests are gone, so the counts below are this
+    # test's own.
+    wait_until(lambda: live_connections(a) == 0 and live_connections(b) == 0, 10, "no live readers")
+    # B first and A as its backup: the first connection reaches B for
+    # certain, and once B refuses connections nginx goes to A.
+    try:
+        with Nginx(tmp_path / "nginx", [(node_address(b), ""), (node_address(a), "backup")]) as front:
+            ws, seq, epoch = reader(front)
+            wait_until(lambda: live_connections(b) == 1, 10, "the reader on B")
+            assert live_connections(a) == 0
+            first = cluster.post(a, "Vor dem Absturz von B.")
+            got = events_until(ws, seq + 1)
+            assert [(m["type"], m["seq"], m["data"]["id"]) for m in got] == [("event", seq + 1, first["id"])]
+            last = got[-1]["seq"]
+
+            b.kill()
+            # nginx closes the reader's side when B's goes.
+            with pytest.raises(WSClosed):
+                while True:
+                    ws.recv_json(10)
+            ws.abort()
+            # Posted while the reader is away: on A, and through nginx
+            # (refused by B, so nginx sends even this POST on to A).
+            missed = [cluster.post(a, "Während B fehlt 1."), cluster.post(front, "Während B fehlt 2."),
+                      cluster.post(a, "Während B fehlt 3.")]
+
+            ws = WSClient.connect(front.address)
+            ws.subscribe(TOPIC, since=last, epoch=epoch)
+            sub = ws.wait_json(lambda m: m["type"] == "subscribed")
+            assert sub["epoch"] == epoch and sub["seq"] == last + 3
+            wait_until(lambda: live_connections(a) == 1, 10, "the reader on A")
+            after = cluster.post(a, "Nach der Wiederverbindung.")
+            got = events_until(ws, last + 4)
+            # Every entry exactly once, in order: no resync, no repeat, no gap.
+            assert [(m["type"], m["seq"]) for m in got] == [("event", last + n) for n in range(1, 5)]
+            assert [m["data"]["id"] for m in got] == [p["id"] for p in missed + [after]]
+            ws.abort()
+    finally:
+        # The leader test after this one needs both nodes again.
+        if b.proc.poll() is not None:
+            cluster.nodes[1] = start_server(cluster.dirs[1], cluster.env)
 
 
 def test_one_relay_leads_and_another_takes_over_when_its_node_dies(cluster):
