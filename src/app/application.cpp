@@ -567,7 +567,12 @@ int Application::run_site(std::ostream* list_routes) {
     // Whatever was published while the subscription was down never comes:
     // the hub compares its topics with the log (the first time too, for
     // what was committed before it subscribed).
-    p.redis->on_subscribed([&hub] { hub.catch_up(); });
+    // The same goes for the pages other nodes' events would have moved on:
+    // the cache starts over.
+    p.redis->on_subscribed([&hub, &p] {
+      hub.catch_up();
+      p.articles->bump_generation();
+    });
     p.redis->on_notice(std::string(bus::redis::RedisPresence::kNotice),
                        [&p](std::string_view topics) { p.presence->notice(topics); });
     hub.set_presence_exchange(*p.presence);
