@@ -181,9 +181,10 @@ void Hub::Impl::publish_presence() {
     for (auto& name : dirty) {
       auto it = topics.find(name);
       if (it == topics.end()) {
-        // The last subscriber left (and the state went with it): an
-        // exchange must hear that this node counts none now.
-        changed.emplace_back(std::move(name), 0);
+        // The last subscriber left (and the state went with it): nobody
+        // here to show it to, but an exchange must hear that this node
+        // counts none now.
+        if (presence_exchange != nullptr) changed.emplace_back(std::move(name), 0);
         continue;
       }
       if (!it->second.presence_dirty) continue;
