@@ -573,7 +573,7 @@ int Application::run_site(std::ostream* list_routes) {
       hub.catch_up();
       p.articles->bump_generation();
     });
-    p.redis->on_notice(std::string(bus::redis::RedisPresence::kNotice),
+    p.redis->on_notice(bus::redis::RedisPresence::kNotice,
                        [&p](std::string_view topics) { p.presence->notice(topics); });
     hub.set_presence_exchange(*p.presence);
     p.presence->start();

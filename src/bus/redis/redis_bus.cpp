@@ -122,7 +122,7 @@ void RedisBus::off_event(std::uint64_t id) {
   std::erase_if(handlers_, [id](const auto& h) { return h.first == id; });
 }
 
-void RedisBus::on_notice(std::string name, std::function<void(std::string_view)> handler) {
+void RedisBus::on_notice(std::string_view name, std::function<void(std::string_view)> handler) {
   notices_.emplace_back(notice_channel(opts_.channel_prefix, name), std::move(handler));
 }
 

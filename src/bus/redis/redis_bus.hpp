@@ -72,7 +72,7 @@ class RedisBus final : public Bus {
   /// (on the subscriber thread; must return quickly) instead of the event
   /// handlers: what nodes tell each other beside events (presence). Call
   /// before start().
-  void on_notice(std::string name, std::function<void(std::string_view)> handler);
+  void on_notice(std::string_view name, std::function<void(std::string_view)> handler);
   /// Waits until the subscriber is subscribed (and on_subscribed has
   /// run for it); false after `timeout`.
   bool wait_subscribed(std::chrono::milliseconds timeout);

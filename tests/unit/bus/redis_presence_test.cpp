@@ -46,7 +46,7 @@ struct Node {
       std::lock_guard lock(mutex);
       shown[topic] = total;
     });
-    bus->on_notice(std::string(RedisPresence::kNotice),
+    bus->on_notice(RedisPresence::kNotice,
                    [this](std::string_view topics) { presence->notice(topics); });
     presence->start();
     bus->start();
